@@ -172,6 +172,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve app assets (the Swagger UI and ReDoc bundles included) straight from the apps, no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 # --- Uploads ---------------------------------------------------------------------------------------------
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 104857600)

@@ -1,0 +1,125 @@
+"""Recognition of one uploaded file: the service behind /recognize, /recognize-batch, the dashboard and the
+batch workers."""
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+
+from . import errors, stats
+from .engines import EngineUnavailable, UnsupportedLanguage, available_langs, engine_for
+from .imaging import iter_pages
+from .layout import OUTPUT_FORMATS, TEXT_LAYOUTS, format_text, order_lines
+
+BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def parse_bool(field: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word not in BOOLEAN_WORDS:
+        raise errors.InvalidParameter(f"参数 {field} 必须是 true 或 false", field=field, allowed=["true", "false"])
+    return BOOLEAN_WORDS[word]
+
+
+def parse_choice(field: str, value, allowed) -> str:
+    value = str(value).strip()
+    if value not in allowed:
+        raise errors.InvalidParameter(
+            f"参数 {field} 的值 {value!r} 无效，可选：{', '.join(allowed)}", field=field, allowed=list(allowed)
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class RecognitionOptions:
+    lang: str = "ch"
+    use_angle_cls: bool = True
+    return_details: bool = True
+    text_layout: str = "horizontal"
+    output_format: str = "line_by_line"
+
+    @classmethod
+    def from_raw(cls, raw: Mapping) -> "RecognitionOptions":
+        """Options from form or JSON fields (strings or JSON values); unknown values raise InvalidParameter."""
+
+        def given(name):
+            value = raw.get(name)
+            return None if value is None or (isinstance(value, str) and value.strip() == "") else value
+
+        lang = str(given("lang") or settings.OCR_LANG).strip()
+        try:
+            langs = available_langs()
+        except EngineUnavailable as error:
+            raise errors.EngineUnavailableError(str(error)) from error
+        parse_choice("lang", lang, langs)
+        return cls(
+            lang=lang,
+            use_angle_cls=parse_bool("use_angle_cls", given("use_angle_cls") if given("use_angle_cls") is not None
+                                     else settings.OCR_USE_ANGLE_CLS),
+            return_details=parse_bool("return_details", given("return_details") if given("return_details") is not None
+                                      else True),
+            text_layout=parse_choice("text_layout", given("text_layout") or "horizontal", TEXT_LAYOUTS),
+            output_format=parse_choice("output_format", given("output_format") or "line_by_line", OUTPUT_FORMATS),
+        )
+
+
+def read_page(image: np.ndarray, options: RecognitionOptions) -> dict:
+    try:
+        engine = engine_for(options.lang)
+    except UnsupportedLanguage as error:
+        raise errors.InvalidParameter(
+            f"不支持的语言 {error.lang!r}，可选：{', '.join(error.available)}", field="lang", allowed=error.available
+        ) from error
+    except EngineUnavailable as error:
+        raise errors.EngineUnavailableError(str(error)) from error
+    started = time.perf_counter()
+    reading = engine.read(image, options.use_angle_cls)
+    groups = order_lines(reading.lines, options.text_layout, reading.upside_down)
+    details = [
+        {"text": line.text, "confidence": line.confidence, "box": [list(point) for point in line.box]}
+        for group in groups for line in group
+    ]
+    return {
+        "success": True,
+        "text": format_text(groups, options.output_format),
+        "details": details if options.return_details else None,
+        "processing_time": round(time.perf_counter() - started, 3),
+        "error": None,
+        "width": int(image.shape[1]),
+        "height": int(image.shape[0]),
+    }
+
+
+def recognize_bytes(data: bytes, options: RecognitionOptions) -> dict:
+    """The API's result for one file. Multi-page files (PDF, TIFF) add `pages` and join their text with a
+    blank line. Bad input raises errors.ApiError subclasses; nothing is returned half-done."""
+    started = time.perf_counter()
+    pages = [read_page(image, options) for image in iter_pages(data)]
+    if not pages:
+        raise errors.CorruptImage("文件中没有可识别的页面")
+    stats.count_images(len(pages))
+    if len(pages) == 1:
+        result = pages[0]
+    else:
+        details = None
+        if options.return_details:
+            details = [{**detail, "page": number} for number, page in enumerate(pages, 1) for detail in page["details"]]
+        result = {
+            "success": True,
+            "text": "\n\n".join(page["text"] for page in pages),
+            "details": details,
+            "error": None,
+            "pages": pages,
+        }
+    result["processing_time"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def mean_confidence(result: dict) -> float:
+    """The mean confidence of the recognised lines (0 when nothing was read)."""
+    lines = [detail for page in result.get("pages") or [result] for detail in page.get("details") or []]
+    return round(sum(line["confidence"] for line in lines) / len(lines), 4) if lines else 0.0

@@ -1,0 +1,151 @@
+"""The single-recognition API: health, status, recognize, recognize-batch (shapes in shared API.md)."""
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ocrsite.queues import queue_depth
+
+from . import errors, stats
+from .engines import EngineUnavailable, available_langs, engine_for, loaded_engines
+from .engines.models import models_for_engine
+from .serializers import (
+    BatchItemSerializer,
+    ErrorSerializer,
+    HealthSerializer,
+    RecognitionResultSerializer,
+    RecognizeBatchRequestSerializer,
+    RecognizeRequestSerializer,
+    StatusSerializer,
+)
+from .services import RecognitionOptions, recognize_bytes
+
+logger = logging.getLogger(__name__)
+
+ERROR_RESPONSES = {status: ErrorSerializer for status in (400, 413, 415, 503)}
+RESULT_EXAMPLE = OpenApiExample(
+    "识别结果",
+    value={
+        "success": True,
+        "text": "李氏族谱第一卷\nHello PaddleOCR 2024",
+        "details": [{"text": "李氏族谱第一卷", "confidence": 0.99, "box": [[31, 43], [316, 45], [316, 84], [31, 82]]},
+                    {"text": "Hello PaddleOCR 2024", "confidence": 0.98,
+                     "box": [[31, 103], [402, 103], [402, 140], [31, 140]]}],
+        "processing_time": 0.21,
+        "error": None,
+    },
+    response_only=True,
+)
+
+
+def read_upload(upload) -> bytes:
+    if upload.size > settings.MAX_UPLOAD_SIZE:
+        raise errors.FileTooLarge(
+            f"文件 {upload.name} 大小 {upload.size} 字节，超过上限 {settings.MAX_UPLOAD_SIZE} 字节",
+            max_bytes=settings.MAX_UPLOAD_SIZE,
+        )
+    return upload.read()
+
+
+class HealthView(APIView):
+    @extend_schema(summary="健康检查", responses={200: HealthSerializer, 503: HealthSerializer}, tags=["识别"])
+    def get(self, request):
+        checks = {}
+        try:
+            engine_for(settings.OCR_LANG)
+            checks["engine"] = "ok"
+        except Exception as error:
+            checks["engine"] = f"error: {error}"
+        try:
+            connection.ensure_connection()
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"error: {error}"
+        healthy = all(value == "ok" for value in checks.values())
+        body = {"status": "healthy" if healthy else "unhealthy", "version": settings.APP_VERSION}
+        if not healthy:
+            body["checks"] = checks
+        return Response(body, status=200 if healthy else 503)
+
+
+class StatusView(APIView):
+    @extend_schema(summary="服务状态", responses={200: StatusSerializer}, tags=["识别"])
+    def get(self, request):
+        installed = [spec for spec in models_for_engine(settings.OCR_ENGINE) if spec.installed]
+        try:
+            langs = available_langs()
+        except EngineUnavailable:
+            langs = []
+        return Response({
+            "app": settings.APP_NAME,
+            "version": settings.APP_VERSION,
+            "engine": settings.OCR_ENGINE,
+            "default_model": settings.OCR_MODEL,
+            "default_lang": settings.OCR_LANG,
+            "langs": langs,
+            "models": [{"name": spec.name, "ocr_version": spec.ocr_version, "langs": list(spec.langs)}
+                       for spec in installed],
+            "loaded_models": [{"name": loaded.spec.name, "threads": loaded.engine.threads,
+                               "loaded_at": loaded.loaded_at} for loaded in loaded_engines()],
+            **stats.snapshot(),
+            "queue_depth": queue_depth(),
+        })
+
+
+class RecognizeView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="识别单张图片",
+        description="上传一个文件（图片或 PDF/TIFF 多页文档），同步返回识别结果。",
+        request={"multipart/form-data": RecognizeRequestSerializer},
+        responses={200: RecognitionResultSerializer, **ERROR_RESPONSES},
+        examples=[RESULT_EXAMPLE],
+        tags=["识别"],
+    )
+    def post(self, request):
+        stats.count_request()
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise errors.InvalidParameter("缺少文件字段 file", field="file")
+        options = RecognitionOptions.from_raw(request.data)
+        return Response(recognize_bytes(read_upload(upload), options))
+
+
+class RecognizeBatchView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        summary="批量识别图片（同步）",
+        description="重复 files 字段上传多个文件；按输入顺序返回结果数组，单个文件失败只影响它自己。",
+        request={"multipart/form-data": RecognizeBatchRequestSerializer},
+        responses={200: BatchItemSerializer(many=True), **ERROR_RESPONSES},
+        tags=["识别"],
+    )
+    def post(self, request):
+        stats.count_request()
+        uploads = request.FILES.getlist("files")
+        if not uploads:
+            raise errors.InvalidParameter("缺少文件字段 files", field="files")
+        if len(uploads) > settings.MAX_BATCH_FILES:
+            raise errors.TooManyFiles(
+                f"一次最多 {settings.MAX_BATCH_FILES} 个文件，收到 {len(uploads)} 个",
+                max_files=settings.MAX_BATCH_FILES,
+            )
+        options = RecognitionOptions.from_raw(request.data)
+        results = []
+        for upload in uploads:
+            try:
+                result = recognize_bytes(read_upload(upload), options)
+            except errors.EngineUnavailableError:
+                raise
+            except errors.ApiError as error:
+                stats.count_error()
+                result = {**error.as_dict(), "text": "", "details": None, "processing_time": 0.0}
+            results.append({"file_name": upload.name, **result})
+        return Response(results)
