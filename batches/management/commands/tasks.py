@@ -1,0 +1,29 @@
+"""manage.py tasks: list scan tasks, newest first (--status, --book, --limit); --requeue sends again the pages
+a killed worker left unfinished."""
+
+from django.core.management.base import BaseCommand
+
+from batches import selectors, services
+
+
+class Command(BaseCommand):
+    help = "列出批量扫描任务（最新在前）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--status", default=None)
+        parser.add_argument("--book", dest="book_id", default=None)
+        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--requeue", action="store_true",
+                            help="重新投递被中断（认领超过 TASK_LOCK_TTL 秒）或未开始的页面")
+
+    def handle(self, *args, **opts):
+        if opts["requeue"]:
+            sent = services.pages_requeue_stalled(include_pending=True)
+            self.stdout.write(f"requeued {sent} pages")
+            return
+        tasks = selectors.task_list(status=opts["status"], book_id=opts["book_id"])[:opts["limit"]]
+        self.stdout.write(f"{'task_id':36}  {'status':10}  {'progress':>8}  {'ok/failed/total':>16}  book_id")
+        for task in tasks:
+            counts = f"{task.success_files}/{task.failed_files}/{task.total_files}"
+            self.stdout.write(f"{task.task_id:36}  {task.status:10}  {float(task.progress):7.2f}%  {counts:>16}  "
+                              f"{task.book_id}")

@@ -1,0 +1,131 @@
+"""Batch scanning data: one BatchTask per scan of a directory, one OcrResult per file (page) of it.
+
+Seed tables `batch_tasks` and `ocr_results`, with their columns, plus what safe repetition needs:
+
+* every file of a scan gets its OcrResult row when the task is created (status `pending`), unique per
+  (task, path_hash) where path_hash = sha256(relative_path) (a unique index on the 1000-character path itself
+  would exceed InnoDB's 3072-byte key limit in utf8mb4). Running a page again updates that row, never adds one;
+* `sequence` is the page's position in book order (volume, page number, natural file order), fixed at scan
+  time, so that exports read the book in order from an index;
+* `active_fingerprint` is sha256(resolved directory + options) while the task is unfinished and NULL once it
+  is finished; its unique index makes duplicate detection atomic (MySQL and SQLite allow many NULLs).
+"""
+
+import uuid
+
+from django.db import models
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class TaskStatus(models.TextChoices):
+    PENDING = "pending", "待启动"
+    QUEUED = "queued", "排队中"
+    PROCESSING = "processing", "处理中"
+    COMPLETED = "completed", "已完成"
+    FAILED = "failed", "失败"
+    CANCELLED = "cancelled", "已取消"
+
+
+ACTIVE_STATUSES = (TaskStatus.QUEUED, TaskStatus.PROCESSING)
+UNFINISHED_STATUSES = (TaskStatus.PENDING, TaskStatus.QUEUED, TaskStatus.PROCESSING)
+FINISHED_STATUSES = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class PageStatus(models.TextChoices):
+    PENDING = "pending", "待处理"
+    PROCESSING = "processing", "处理中"
+    SUCCESS = "success", "成功"
+    FAILED = "failed", "失败"
+
+
+DONE_PAGE_STATUSES = (PageStatus.SUCCESS, PageStatus.FAILED)
+
+
+class BatchTask(models.Model):
+    task_id = models.CharField(max_length=36, unique=True, default=new_uuid)
+    book = models.ForeignKey("books.Book", to_field="book_id", db_column="book_id", on_delete=models.CASCADE,
+                             related_name="tasks")
+    task_name = models.CharField(max_length=500, blank=True, default="")
+    source_directory = models.CharField(max_length=1000, help_text="扫描目录（已解析的绝对路径）")
+    lang = models.CharField(max_length=10, default="ch")
+    use_angle_cls = models.BooleanField(default=True)
+    text_layout = models.CharField(max_length=20, default="horizontal")
+    output_format = models.CharField(max_length=30, default="line_by_line")
+    recursive = models.BooleanField(default=True, db_column="recursives")
+    file_patterns = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.PENDING)
+    priority = models.IntegerField(default=5)
+    total_files = models.IntegerField(default=0)
+    processed_files = models.IntegerField(default=0)
+    success_files = models.IntegerField(default=0)
+    failed_files = models.IntegerField(default=0)
+    progress = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    celery_task_id = models.CharField(max_length=255, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    active_fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False,
+                                          help_text="sha256(目录+选项)，任务未结束时有值，用于原子的重复检测")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "batch_tasks"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="batch_task_status_created"),
+            models.Index(fields=["-created_at"], name="batch_task_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.book_id} {self.task_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+class OcrResult(models.Model):
+    task = models.ForeignKey(BatchTask, to_field="task_id", db_column="task_id", on_delete=models.CASCADE,
+                             related_name="results")
+    book_id = models.CharField(max_length=255, db_index=True)
+    page_id = models.CharField(max_length=36, unique=True, default=new_uuid)
+    file_name = models.CharField(max_length=255)
+    relative_path = models.CharField(max_length=1000, help_text="相对扫描目录的路径")
+    path_hash = models.CharField(max_length=64, editable=False, help_text="sha256(relative_path)")
+    sequence = models.IntegerField(help_text="书中顺序：卷、页、自然文件顺序")
+    volume = models.CharField(max_length=100, null=True, blank=True)
+    page_number = models.IntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=PageStatus.choices, default=PageStatus.PENDING)
+    success = models.BooleanField(null=True)
+    raw_text = models.TextField(blank=True, default="")
+    json_data = models.JSONField(null=True, blank=True, help_text="每行的 text、confidence、box")
+    confidence = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    processing_time = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    file_size = models.BigIntegerField(null=True, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, default="", help_text="sha256 of the file")
+    error_message = models.TextField(blank=True, default="")
+    attempts = models.IntegerField(default=0, help_text="how many times a worker took this page")
+    interrupted = models.IntegerField(default=0, help_text="how many times a worker took it and never finished")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True, default="", help_text="worker node name (celery@host)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "ocr_results"
+        ordering = ["task", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "path_hash"], name="ocr_result_one_row_per_file"),
+        ]
+        indexes = [
+            models.Index(fields=["task", "sequence"], name="ocr_result_book_order"),
+            models.Index(fields=["task", "status"], name="ocr_result_task_status"),
+            models.Index(fields=["task", "-updated_at"], name="ocr_result_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}:{self.relative_path} ({self.status})"

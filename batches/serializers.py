@@ -1,0 +1,125 @@
+"""Input and (for the OpenAPI docs) output shapes of the batch endpoints. Option values (lang, layout,
+format) are checked by the recognition service's own validation, in services.ScanOptions.from_raw, so both
+APIs accept the same values."""
+
+from rest_framework import serializers
+
+STATUSES = ["pending", "queued", "processing", "completed", "failed", "cancelled"]
+
+
+class ScanRequestSerializer(serializers.Serializer):
+    book_id = serializers.CharField(max_length=255, help_text="书籍唯一标识，如 廖氏族谱")
+    directory = serializers.CharField(max_length=1000, help_text="服务器上的目录：绝对路径，或相对第一个 SCAN_ROOTS 的路径；必须在 SCAN_ROOTS 之内")
+    task_name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                      help_text="任务名称（可选）")
+    lang = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="识别语言，默认 OCR_LANG（ch）")
+    use_angle_cls = serializers.JSONField(required=False, allow_null=True, help_text="是否使用方向分类，默认 true")
+    text_layout = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                        help_text="horizontal（默认）、vertical_rl、vertical_lr")
+    output_format = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                          help_text="line_by_line（默认）、column_by_column、char_by_char")
+    recursive = serializers.JSONField(required=False, allow_null=True, help_text="是否扫描子目录，默认 true")
+    file_patterns = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
+                                          allow_null=True, max_length=50,
+                                          help_text="文件名模式（不区分大小写），默认所有支持的图片和 PDF")
+    priority = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10,
+                                        help_text="优先级 1–10，默认 TASK_DEFAULT_PRIORITY")
+    auto_start = serializers.BooleanField(required=False, default=True, help_text="创建后立即开始，默认 true")
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    task_id = serializers.CharField(max_length=36, help_text="任务 ID")
+    format = serializers.CharField(required=False, default="json", help_text="json（默认）、csv、txt")
+    include_details = serializers.BooleanField(required=False, default=False,
+                                               help_text="JSON 中包含每行的文字框和置信度")
+
+
+class TaskListQuerySerializer(serializers.Serializer):
+    status = serializers.CharField(required=False)
+
+    def validate_status(self, value):
+        if value not in STATUSES:
+            raise serializers.ValidationError(f"可选：{', '.join(STATUSES)}")
+        return value
+    book_id = serializers.CharField(required=False, max_length=255)
+
+
+# --- Output shapes (documentation only) ---------------------------------------------------------------------
+
+class TaskSummarySerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    task_id = serializers.CharField()
+    book_id = serializers.CharField()
+    status = serializers.CharField(help_text=" | ".join(STATUSES))
+    total_files = serializers.IntegerField()
+    progress = serializers.FloatField()
+    message = serializers.CharField()
+
+
+class PageSerializer(serializers.Serializer):
+    page_id = serializers.CharField()
+    file_name = serializers.CharField()
+    relative_path = serializers.CharField()
+    volume = serializers.IntegerField(allow_null=True)
+    page_number = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
+    success = serializers.BooleanField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    processing_time = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class TaskSerializer(serializers.Serializer):
+    task_id = serializers.CharField()
+    book_id = serializers.CharField()
+    task_name = serializers.CharField()
+    source_directory = serializers.CharField()
+    status = serializers.CharField(help_text=" | ".join(STATUSES))
+    progress = serializers.FloatField(help_text="0–100")
+    total_files = serializers.IntegerField()
+    processed_files = serializers.IntegerField()
+    success_files = serializers.IntegerField()
+    failed_files = serializers.IntegerField()
+    lang = serializers.CharField()
+    use_angle_cls = serializers.BooleanField()
+    text_layout = serializers.CharField()
+    output_format = serializers.CharField()
+    recursive = serializers.BooleanField()
+    file_patterns = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    priority = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+
+
+class TaskStatusSerializer(TaskSerializer):
+    recent_pages = PageSerializer(many=True)
+
+
+class TaskListSerializer(serializers.Serializer):
+    tasks = TaskSerializer(many=True)
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class ExportResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    export_id = serializers.CharField()
+    task_id = serializers.CharField()
+    format = serializers.CharField()
+    file_path = serializers.CharField()
+    download_url = serializers.CharField()
+    file_size = serializers.IntegerField()
+    total_pages = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    message = serializers.CharField()
+
+
+class BatchErrorSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=False)
+    error = serializers.CharField(help_text="稳定的错误码，如 DUPLICATE_TASK、PATH_NOT_ALLOWED、TASK_NOT_FOUND")
+    message = serializers.CharField()
+    existing_task = serializers.DictField(required=False, help_text="DUPLICATE_TASK：已有任务的 task_id、status、progress")

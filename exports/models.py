@@ -1,0 +1,47 @@
+"""Export records (seed table `exports`): one row per file written under EXPORT_DIR."""
+
+import uuid
+
+from django.db import models
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class ExportFormat(models.TextChoices):
+    JSON = "json", "JSON"
+    CSV = "csv", "CSV"
+    TXT = "txt", "纯文本"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "待处理"
+    PROCESSING = "processing", "处理中"
+    COMPLETED = "completed", "已完成"
+    FAILED = "failed", "失败"
+
+
+class Export(models.Model):
+    export_id = models.CharField(max_length=36, unique=True, default=new_uuid)
+    task = models.ForeignKey("batches.BatchTask", to_field="task_id", db_column="task_id", on_delete=models.CASCADE,
+                             related_name="exports")
+    book_id = models.CharField(max_length=255, db_index=True)
+    export_format = models.CharField(max_length=10, choices=ExportFormat.choices)
+    include_images = models.BooleanField(default=False)
+    include_details = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    file_path = models.CharField(max_length=1000, blank=True, default="")
+    file_size = models.BigIntegerField(default=0)
+    total_pages = models.IntegerField(default=0)
+    error_message = models.TextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "exports"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["task", "export_format", "-created_at"], name="export_newest_by_format")]
+
+    def __str__(self) -> str:
+        return f"{self.export_id} {self.export_format} ({self.status})"

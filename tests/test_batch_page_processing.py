@@ -1,0 +1,126 @@
+"""page_process and page_record, the unit of work of the workers: a page delivered twice is recorded and
+counted once, a page that keeps losing its worker is given up, an engine that cannot load fails the task."""
+
+import pytest
+
+from batches import services
+from batches.models import BatchTask, OcrResult
+from recognition import errors
+from tests.batch_support import book_dir, write_page  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def task(book_dir):
+    write_page(book_dir / "001.png", ["第1页"])
+    write_page(book_dir / "002.png", ["第2页"])
+    return services.task_create(book_id="b", directory=str(book_dir), options=services.ScanOptions.from_raw({}))
+
+
+def test_a_page_delivered_twice_is_recorded_and_counted_once(task):
+    first, second = OcrResult.objects.filter(task=task).order_by("sequence")
+    assert services.page_process(result_id=first.pk) == "success"
+    assert services.page_process(result_id=first.pk) == "skipped"
+    # A late duplicate write (a worker that held the page past its lease) changes nothing.
+    assert services.page_record(task=task, result_id=first.pk, fields={"success": False, "error_message": "x"}) is False
+    task.refresh_from_db()
+    assert (task.status, task.processed_files, task.success_files, task.failed_files, float(task.progress)) == \
+        ("processing", 1, 1, 0, 50.0)
+    first.refresh_from_db()
+    assert first.status == "success" and first.raw_text == "第1页" and first.attempts == 1
+    assert services.page_process(result_id=second.pk) == "success"
+    task.refresh_from_db()
+    assert (task.status, task.processed_files, float(task.progress), task.active_fingerprint) == \
+        ("completed", 2, 100.0, None)
+    assert OcrResult.objects.filter(task=task).count() == 2
+
+
+def test_a_page_interrupted_too_often_is_given_up(task, settings):
+    page = OcrResult.objects.filter(task=task).order_by("sequence").first()
+    OcrResult.objects.filter(pk=page.pk).update(status="processing", interrupted=settings.TASK_MAX_RETRIES)
+    assert services.page_process(result_id=page.pk) == "failed"
+    page.refresh_from_db()
+    assert page.status == "failed" and page.error_message.startswith("WORKER_LOST")
+    task.refresh_from_db()
+    assert (task.processed_files, task.failed_files) == (1, 1)
+
+
+def test_an_interrupted_page_is_run_again(task):
+    page = OcrResult.objects.filter(task=task).order_by("sequence").first()
+    OcrResult.objects.filter(pk=page.pk).update(status="processing", attempts=1)
+    assert services.page_process(result_id=page.pk) == "success"
+    page.refresh_from_db()
+    assert (page.attempts, page.interrupted, page.raw_text) == (2, 1, "第1页")
+
+
+def test_engine_unavailable_fails_the_task_and_keeps_the_page_for_retry(task, monkeypatch):
+    import recognition.services
+
+    def broken(data, options):
+        raise errors.EngineUnavailableError("模型文件缺失")
+
+    monkeypatch.setattr(recognition.services, "recognize_bytes", broken)
+    page = OcrResult.objects.filter(task=task).order_by("sequence").first()
+    assert services.page_process(result_id=page.pk) == "engine_failed"
+    task.refresh_from_db()
+    page.refresh_from_db()
+    assert task.status == "failed" and "ENGINE_UNAVAILABLE" in task.error_message and page.status == "pending"
+    monkeypatch.undo()
+    task, count = services.task_retry(task_id=task.task_id, send=False)
+    assert count == 2 and task.status == "queued"
+    task = services.task_run_inline(task_id=task.task_id)
+    assert (task.status, task.success_files) == ("completed", 2)
+
+
+def test_stalled_pages_are_requeued(task, monkeypatch):
+    from batches import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.process_page, "apply_async", lambda args, **kw: sent.append(args[0]))
+    first, second = OcrResult.objects.filter(task=task).order_by("sequence")
+    BatchTask.objects.filter(pk=task.pk).update(status="processing")
+    OcrResult.objects.filter(pk=first.pk).update(status="processing", claimed_at="2000-01-01T00:00:00Z")
+    assert services.pages_requeue_stalled() == 1 and sent == [first.pk]
+    assert services.pages_requeue_stalled(stale_after_seconds=0, include_pending=True) == 2
+
+
+def test_pages_held_by_a_restarted_worker_name_are_requeued_at_once(task, monkeypatch):
+    from batches import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.process_page, "apply_async", lambda args, **kw: sent.append(args[0]))
+    first, second = OcrResult.objects.filter(task=task).order_by("sequence")
+    BatchTask.objects.filter(pk=task.pk).update(status="processing")
+    OcrResult.objects.filter(pk=first.pk).update(status="processing", claimed_by="celery@a")
+    OcrResult.objects.filter(pk=second.pk).update(status="processing", claimed_by="celery@b")
+    from django.utils import timezone
+
+    OcrResult.objects.filter(task=task).update(claimed_at=timezone.now())
+    assert services.pages_requeue_stalled(worker="celery@a") == 1 and sent == [first.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_at_start_fails_the_task_with_503_and_retry_sends_it_later(book_dir, monkeypatch):
+    from kombu.exceptions import OperationalError
+    from rest_framework.test import APIClient
+
+    from batches import tasks
+
+    write_page(book_dir / "001.png", ["第1页"])
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.dispatch_task, "apply_async", down)
+    client = APIClient()
+    task_id = client.post("/api/ocr/batch/scan", {"book_id": "b", "directory": str(book_dir), "auto_start": False},
+                          format="json").json()["task_id"]
+    response = client.post(f"/api/ocr/batch/start/{task_id}")
+    assert response.status_code == 503 and response.json()["error"] == "BROKER_UNAVAILABLE"
+    task = BatchTask.objects.get(task_id=task_id)
+    assert task.status == "failed" and task.error_message.startswith("BROKER_UNAVAILABLE")
+    sent = []
+    monkeypatch.setattr(tasks.dispatch_task, "apply_async", lambda *a, **kw: sent.append(a) or type("R", (), {"id": "x"}))
+    response = client.post(f"/api/ocr/batch/retry/{task_id}")
+    assert response.status_code == 200 and response.json()["retried_files"] == 1 and len(sent) == 1
