@@ -1,0 +1,43 @@
+"""Chinese labels of the option values shown in the dashboard (the values themselves follow API.md)."""
+
+from recognition.layout import OUTPUT_FORMATS, TEXT_LAYOUTS
+
+LANG_LABELS = {
+    "ch": "中文（含英文）",
+    "chinese_cht": "繁体中文",
+    "en": "英文",
+    "japan": "日文",
+    "korean": "韩文",
+}
+LAYOUT_LABELS = {
+    "horizontal": "横排（从上到下）",
+    "vertical_rl": "竖排（从右到左，古籍、族谱）",
+    "vertical_lr": "竖排（从左到右）",
+}
+FORMAT_LABELS = {
+    "line_by_line": "逐行（每个文本框一行）",
+    "column_by_column": "按行/列合并",
+    "char_by_char": "连续文本",
+}
+STATUS_LABELS = {
+    "pending": "待启动",
+    "queued": "排队中",
+    "processing": "处理中",
+    "completed": "已完成",
+    "failed": "失败",
+    "cancelled": "已取消",
+}
+# Lines read with less confidence than this are highlighted in the overlays.
+LOW_CONFIDENCE = 0.8
+
+
+def lang_choices(langs):
+    return [(lang, LANG_LABELS.get(lang, lang)) for lang in langs]
+
+
+def layout_choices():
+    return [(value, LAYOUT_LABELS.get(value, value)) for value in TEXT_LAYOUTS]
+
+
+def format_choices():
+    return [(value, FORMAT_LABELS.get(value, value)) for value in OUTPUT_FORMATS]

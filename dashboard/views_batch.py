@@ -1,0 +1,320 @@
+"""`/batch`: task list with live progress, the scan form, task actions; a task's page; a page's view.
+
+Every write goes through the batch services (batches.services, exports.services): the same functions the
+REST API calls. Views only translate forms and service errors into pages and messages."""
+
+import io
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from batches import selectors as batch_selectors
+from batches import services as batch_services
+from batches.models import FINISHED_STATUSES, UNFINISHED_STATUSES, BatchTask, OcrResult, PageStatus
+from recognition import errors
+
+from .forms import ScanForm
+from .labels import FORMAT_LABELS, LANG_LABELS, LAYOUT_LABELS, LOW_CONFIDENCE, STATUS_LABELS
+from .timing import task_timing
+from .views_recognize import _langs
+
+TASKS_PER_PAGE = 20
+PAGES_PER_PAGE = 200
+EXPORT_FORMATS = ("json", "csv", "txt")
+
+
+# --- JSON shapes the page scripts poll -----------------------------------------------------------------
+
+def task_state(task: BatchTask) -> dict:
+    return {
+        "task_id": task.task_id,
+        "status": task.status,
+        "status_label": STATUS_LABELS.get(task.status, task.status),
+        "progress": float(task.progress),
+        "total_files": task.total_files,
+        "processed_files": task.processed_files,
+        "success_files": task.success_files,
+        "failed_files": task.failed_files,
+        "finished": task.status in FINISHED_STATUSES,
+        "error": task.error_message or None,
+        **task_timing(task).as_dict(),
+    }
+
+
+# --- Task list and scan form ---------------------------------------------------------------------------
+
+def _task_list_context(request, form=None) -> dict:
+    status = request.GET.get("status", "")
+    book = request.GET.get("book", "").strip()
+    if status not in STATUS_LABELS:
+        status = ""
+    tasks = batch_selectors.task_list(status=status or None, book_id=book or None).select_related("book")
+    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    return {
+        "form": form or ScanForm(langs=_langs()),
+        "page_obj": page,
+        "tasks": list(page.object_list),
+        "status": status,
+        "book": book,
+        "statuses": list(STATUS_LABELS.items()),
+        "export_formats": EXPORT_FORMATS,
+        "scan_roots": [str(root) for root in settings.SCAN_ROOTS],
+        "unfinished": list(UNFINISHED_STATUSES),
+    }
+
+
+@login_required
+@require_GET
+def batch(request):
+    return render(request, "dashboard/batch.html", _task_list_context(request))
+
+
+@login_required
+@require_POST
+def scan(request):
+    form = ScanForm(request.POST, langs=_langs())
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            options = batch_services.ScanOptions.from_raw({
+                "lang": data["lang"], "use_angle_cls": data["use_angle_cls"], "text_layout": data["text_layout"],
+                "output_format": data["output_format"], "recursive": data["recursive"],
+                "file_patterns": data["file_patterns"],
+            })
+            task = batch_services.task_create(book_id=data["book_id"], directory=data["directory"], options=options,
+                                              priority=data["priority"], auto_start=True)
+        except errors.ApiError as error:
+            existing = (error.extra or {}).get("existing_task")
+            if existing:
+                messages.error(request, f"{error.message}（已有任务 {existing['task_id']}，进度 {existing['progress']}%）")
+            else:
+                messages.error(request, f"无法创建任务：{error.message}")
+        else:
+            messages.success(request, f"已创建扫描任务 {task.task_id}（书籍 {task.book_id}，共 {task.total_files} 个文件）")
+            return redirect("dashboard:batch")
+    else:
+        messages.error(request, "表单有误，请检查后重新提交")
+    return render(request, "dashboard/batch.html", _task_list_context(request, form), status=400)
+
+
+@login_required
+@require_GET
+def tasks_state(request):
+    """{"tasks": [state, ...]} of the tasks named in ?ids=a,b,c (at most 100), for the list's progress bars."""
+    ids = [value for value in request.GET.get("ids", "").split(",") if value][:100]
+    tasks = BatchTask.objects.filter(task_id__in=ids)
+    return JsonResponse({"tasks": [task_state(task) for task in tasks]}, json_dumps_params={"ensure_ascii": False})
+
+
+def _back(request, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
+
+
+@login_required
+@require_POST
+def task_action(request, task_id: str, action: str):
+    """cancel, retry, delete, export: one service call, its outcome as a message."""
+    back = _back(request, reverse("dashboard:batch"))
+    try:
+        if action == "cancel":
+            task = batch_services.task_cancel(task_id=task_id)
+            messages.success(request, f"任务 {task.task_id} 已取消（已处理 {task.processed_files}/{task.total_files} 页）")
+        elif action == "retry":
+            task, count = batch_services.task_retry(task_id=task_id)
+            if count:
+                messages.success(request, f"任务 {task.task_id} 将重新识别 {count} 页（已成功的页面保留）")
+            else:
+                messages.info(request, f"任务 {task.task_id} 没有需要重试的页面")
+        elif action == "delete":
+            batch_services.task_delete(task_id=task_id)
+            messages.success(request, f"任务 {task_id} 及其识别结果和导出文件已删除")
+            if f"/batch/tasks/{task_id}" in back:
+                back = reverse("dashboard:batch")
+        elif action == "export":
+            from exports import services as export_services
+
+            fmt = request.POST.get("format", "json")
+            if fmt not in EXPORT_FORMATS:
+                raise errors.InvalidParameter(f"不支持的导出格式 {fmt}")
+            export = export_services.export_create(task=_task_or_404(task_id), export_format=fmt)
+            url = reverse("dashboard:download", args=[task_id]) + f"?format={fmt}"
+            messages.success(request, f"已导出 {export.total_pages} 页（{fmt.upper()}，{export.file_size} 字节），可点击“下载”获取")
+            request.session["last_export"] = {"task_id": task_id, "url": url}
+        else:
+            raise Http404("未知操作")
+    except errors.ApiError as error:
+        messages.error(request, f"操作失败：{error.message}")
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def download(request, task_id: str):
+    """The newest export of ?format= (written first when there is none), like the API's download: the same
+    selector and service, a file name from the book id, behind the login."""
+    from exports import selectors as export_selectors
+    from exports import services as export_services
+
+    task = _task_or_404(task_id)
+    try:
+        fmt = export_services.parse_format(request.GET.get("format", "json"))
+        export = export_selectors.export_newest(task=task, export_format=fmt)
+        if export is None:
+            export = export_services.export_create(task=task, export_format=fmt)
+    except errors.ApiError as error:
+        messages.error(request, f"下载失败：{error.message}")
+        return redirect("dashboard:task", task_id=task_id)
+    extension = export_services.EXTENSIONS[fmt]
+    name = f"{export_services.safe_name(task.book_id)}_{task.task_id[:8]}.{extension}"
+    content_type = {"json": "application/json", "csv": "text/csv", "txt": "text/plain"}[extension]
+    return FileResponse(open(export.file_path, "rb"), as_attachment=True, filename=name,
+                        content_type=f"{content_type}; charset=utf-8")
+
+
+# --- One task --------------------------------------------------------------------------------------------
+
+def _task_or_404(task_id: str) -> BatchTask:
+    return get_object_or_404(BatchTask.objects.select_related("book"), task_id=task_id)
+
+
+def _pages_slice(task: BatchTask, number):
+    results = (OcrResult.objects.filter(task=task).order_by("sequence")
+               .only("id", "page_id", "sequence", "file_name", "relative_path", "volume", "page_number", "status",
+                     "confidence", "processing_time", "error_message", "task_id"))
+    return Paginator(results, PAGES_PER_PAGE).get_page(number)
+
+
+@login_required
+@require_GET
+def task_detail(request, task_id: str):
+    task = _task_or_404(task_id)
+    pages = _pages_slice(task, request.GET.get("p"))
+    return render(request, "dashboard/task.html", {
+        "task": task,
+        "state": task_state(task),
+        "pages": pages,
+        "export_formats": EXPORT_FORMATS,
+        "unfinished": list(UNFINISHED_STATUSES),
+        "low_confidence": LOW_CONFIDENCE,
+        "page_status_labels": dict(PageStatus.choices),
+        "status_label": STATUS_LABELS.get(task.status, task.status),
+        "option_labels": {"lang": LANG_LABELS.get(task.lang, task.lang),
+                          "layout": LAYOUT_LABELS.get(task.text_layout, task.text_layout),
+                          "format": FORMAT_LABELS.get(task.output_format, task.output_format)},
+    })
+
+
+@login_required
+@require_GET
+def task_state_json(request, task_id: str):
+    """The task's counts and timing, and the status of the pages listed on task page ?p=."""
+    task = _task_or_404(task_id)
+    pages = _pages_slice(task, request.GET.get("p"))
+    labels = dict(PageStatus.choices)
+    return JsonResponse({
+        **task_state(task),
+        "pages": [{"page_id": r.page_id, "status": r.status, "status_label": labels.get(r.status, r.status),
+                   "confidence": None if r.confidence is None else float(r.confidence)} for r in pages],
+    }, json_dumps_params={"ensure_ascii": False})
+
+
+# --- One page --------------------------------------------------------------------------------------------
+
+def _result_or_404(task_id: str, page_id: str) -> OcrResult:
+    return get_object_or_404(OcrResult.objects.select_related("task"), task__task_id=task_id, page_id=page_id)
+
+
+def _lines(result: OcrResult) -> tuple[list[dict], int | None, int | None]:
+    """The detected lines of the page's first image (boxes in its pixels), with its size when stored."""
+    data = result.json_data or {}
+    if isinstance(data, list):
+        data = {"details": data}
+    width, height = data.get("width"), data.get("height")
+    details = data.get("details") or []
+    if data.get("pages"):
+        first = data["pages"][0] or {}
+        details, width, height = first.get("details") or [], first.get("width"), first.get("height")
+    lines = []
+    for detail in details:
+        try:
+            confidence = float(detail.get("confidence") or 0)
+            box = [[float(x), float(y)] for x, y in detail.get("box") or []]
+        except (TypeError, ValueError):
+            continue
+        lines.append({"text": str(detail.get("text", "")), "confidence": confidence, "box": box,
+                      "low": confidence < LOW_CONFIDENCE})
+    return lines, width, height
+
+
+@login_required
+@require_GET
+def page_view(request, task_id: str, page_id: str):
+    result = _result_or_404(task_id, page_id)
+    task = result.task
+    siblings = OcrResult.objects.filter(task=task).order_by("sequence")
+    previous = siblings.filter(sequence__lt=result.sequence).order_by("-sequence").only("page_id").first()
+    following = siblings.filter(sequence__gt=result.sequence).only("page_id").first()
+    lines, width, height = _lines(result)
+    position = siblings.filter(sequence__lt=result.sequence).count() + 1
+    return render(request, "dashboard/page.html", {
+        "task": task,
+        "result": result,
+        "lines": lines,
+        "overlay": {"details": lines, "width": width, "height": height},
+        "previous": previous,
+        "next": following,
+        "position": position,
+        "low_confidence": LOW_CONFIDENCE,
+        "low_count": sum(1 for line in lines if line["low"]),
+        "page_status_label": dict(PageStatus.choices).get(result.status, result.status),
+        "task_page": (position - 1) // PAGES_PER_PAGE + 1,
+    })
+
+
+BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+
+
+@login_required
+@require_GET
+def page_image(request, task_id: str, page_id: str):
+    """The scanned file of one page of this task, and nothing else: the path is the task's directory joined
+    with the page's stored relative path, resolved and checked to lie inside that directory and the scan
+    roots. Formats a browser cannot show (TIFF, BMP, PDF) are sent as PNG of the first page, in the same
+    pixels the boxes were measured in."""
+    from recognition.imaging import iter_pages, sniff_format
+
+    result = _result_or_404(task_id, page_id)
+    base = Path(result.task.source_directory).resolve()
+    try:
+        path = (base / result.relative_path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise Http404("文件不存在") from None
+    inside_roots = any(path.is_relative_to(Path(root).resolve()) for root in settings.SCAN_ROOTS)
+    if not path.is_relative_to(base) or not inside_roots or not path.is_file():
+        raise Http404("文件不存在")
+    data = path.read_bytes()
+    kind = sniff_format(data[:2048])
+    headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
+    if kind in BROWSER_FORMATS:
+        return HttpResponse(data, content_type=BROWSER_FORMATS[kind], headers=headers)
+    try:
+        from PIL import Image
+
+        first = next(iter(iter_pages(data)))
+        buffer = io.BytesIO()
+        Image.fromarray(first).save(buffer, "PNG")
+    except (errors.ApiError, StopIteration):
+        raise Http404("无法显示此文件") from None
+    return HttpResponse(buffer.getvalue(), content_type="image/png", headers=headers)

@@ -1,0 +1,82 @@
+"""`/`: try one image. The page posts the file to `recognize/` from JS and draws the boxes itself; without
+JS the same form posts to `/` and the text and line list come back server-rendered."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from recognition import errors
+from recognition.engines import EngineUnavailable, available_langs
+from recognition.services import RecognitionOptions, recognize_bytes
+from recognition.views import read_upload
+
+from .labels import LOW_CONFIDENCE, format_choices, lang_choices, layout_choices
+
+
+def _langs() -> list[str]:
+    try:
+        return available_langs()
+    except EngineUnavailable:
+        return [settings.OCR_LANG]
+
+
+def _recognize(request) -> dict:
+    """The recognition service's result for the uploaded file; ApiError for bad input."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise errors.InvalidParameter("请选择要识别的图片文件", field="file")
+    options = RecognitionOptions.from_raw(
+        {name: request.POST.get(name) for name in ("lang", "text_layout", "output_format")}
+        # An unticked checkbox is not sent at all: absent means false here, not the server's default.
+        | {"use_angle_cls": "true" if request.POST.get("use_angle_cls") else "false", "return_details": "true"}
+    )
+    return recognize_bytes(read_upload(upload), options)
+
+
+def _lines(result: dict) -> list[dict]:
+    return [
+        {**detail, "low": detail["confidence"] < LOW_CONFIDENCE}
+        for detail in result.get("details") or []
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def index(request):
+    context = {
+        "langs": lang_choices(_langs()),
+        "layouts": layout_choices(),
+        "formats": format_choices(),
+        "selected": {
+            "lang": request.POST.get("lang") or settings.OCR_LANG,
+            "text_layout": request.POST.get("text_layout") or "horizontal",
+            "output_format": request.POST.get("output_format") or "line_by_line",
+            "use_angle_cls": request.method == "GET" or request.POST.get("use_angle_cls") == "true",
+        },
+        "low_confidence": LOW_CONFIDENCE,
+        "max_upload_mb": settings.MAX_UPLOAD_SIZE // (1024 * 1024),
+    }
+    status = 200
+    if request.method == "POST":
+        try:
+            result = _recognize(request)
+            context["result"] = result
+            context["lines"] = _lines(result)
+            context["file_name"] = request.FILES["file"].name
+        except errors.ApiError as error:
+            context["error"] = error.message
+            status = error.status_code
+    return render(request, "dashboard/index.html", context, status=status)
+
+
+@login_required
+@require_POST
+def recognize(request):
+    """JSON for the page's script: the API's result shape (plus width and height of the image)."""
+    try:
+        result = _recognize(request)
+    except errors.ApiError as error:
+        return JsonResponse(error.as_dict(), status=error.status_code)
+    return JsonResponse(result, json_dumps_params={"ensure_ascii": False})

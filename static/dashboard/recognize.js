@@ -1,0 +1,100 @@
+/* `/`: send the chosen file to the dashboard's recognize endpoint, then show text, lines and boxes. */
+(function () {
+  "use strict";
+  var form = document.getElementById("recognize-form");
+  if (!form) return;
+  var input = document.getElementById("id_file");
+  var dropzone = document.getElementById("dropzone");
+  var fileName = document.getElementById("file-name");
+  var statusText = document.getElementById("recognize-status");
+  var button = document.getElementById("recognize-button");
+  var section = document.getElementById("result");
+  var errorBox = document.getElementById("result-error");
+  var meta = document.getElementById("result-meta");
+  var viewer = document.getElementById("viewer");
+  var image = document.getElementById("viewer-image");
+  var overlay = document.getElementById("viewer-overlay");
+  var legend = document.getElementById("legend");
+  var textOut = document.getElementById("result-text");
+  var tbody = document.getElementById("result-lines");
+  var low = window.LOW_CONFIDENCE || 0.8;
+  var objectUrl = null;
+
+  function showName() {
+    fileName.textContent = input.files.length ? input.files[0].name : "";
+  }
+  input.addEventListener("change", showName);
+  dropzone.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
+  });
+  ["dragenter", "dragover"].forEach(function (name) {
+    dropzone.addEventListener(name, function (event) { event.preventDefault(); dropzone.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    dropzone.addEventListener(name, function () { dropzone.classList.remove("over"); });
+  });
+  dropzone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    if (event.dataTransfer && event.dataTransfer.files.length) {
+      input.files = event.dataTransfer.files;
+      showName();
+    }
+  });
+
+  function fail(message) {
+    section.hidden = false;
+    errorBox.hidden = false;
+    errorBox.textContent = message;
+  }
+
+  form.addEventListener("submit", function (event) {
+    if (!window.fetch || !window.FormData) return; // the server-rendered fallback
+    event.preventDefault();
+    if (!input.files.length) { fail("请选择要识别的图片文件"); return; }
+    var file = input.files[0];
+    button.disabled = true;
+    statusText.textContent = "识别中……";
+    errorBox.hidden = true;
+    fetch(form.getAttribute("data-api"), {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      if (response.redirected && response.url.indexOf("/login/") >= 0) {
+        throw new Error("登录已过期，请刷新页面后重新登录");
+      }
+      return response.json().catch(function () {
+        throw new Error("服务器返回了无法解析的响应（HTTP " + response.status + "），请刷新页面后重试");
+      });
+    }).then(function (body) {
+      if (!body.success) { fail(body.message || body.error || "识别失败"); return; }
+      section.hidden = false;
+      meta.textContent = file.name + " · " + (body.details || []).length + " 行 · 耗时 " + body.processing_time + " 秒";
+      textOut.textContent = body.text;
+      var rows = OcrOverlay.fillLines(tbody, body.details, low);
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+      var pages = body.pages;
+      if (pages && pages.length) {
+        // A PDF or multi-page TIFF: the browser cannot show it as an image, so only the text is shown.
+        viewer.hidden = true;
+        legend.hidden = true;
+        return;
+      }
+      objectUrl = URL.createObjectURL(file);
+      image.onload = function () {
+        viewer.hidden = false;
+        legend.hidden = false;
+        var polygons = OcrOverlay.draw(overlay, body.details, body.width || image.naturalWidth,
+                                       body.height || image.naturalHeight, low);
+        OcrOverlay.link(polygons, rows);
+        viewer.setAttribute("data-boxes", String(polygons.length));
+      };
+      image.onerror = function () { viewer.hidden = true; };
+      image.src = objectUrl;
+    }).catch(function (error) {
+      fail(error.message || "网络错误");
+    }).then(function () {
+      button.disabled = false;
+      statusText.textContent = "";
+    });
+  });
+})();

@@ -1,0 +1,141 @@
+"""`/`: try one image (login, the JSON endpoint the page's script calls, the server-rendered fallback)."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.pages import encode, render_lines
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("reader", password=PASSWORD)
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture(scope="module")
+def page_png():
+    return encode(render_lines(["李氏族谱第一卷", "Hello PaddleOCR 2024"], face="serif"))
+
+
+@pytest.mark.parametrize("url", ["/", "/batch"])
+def test_pages_need_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+def test_recognize_endpoint_needs_login(client, page_png):
+    response = client.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png)})
+    assert response.status_code == 302
+
+
+def test_login_page_logs_in_and_logout_logs_out(client, user):
+    page = client.get("/login/")
+    assert page.status_code == 200
+    assert "登录" in page.content.decode()
+    wrong = client.post("/login/", {"username": "reader", "password": "nope"})
+    assert wrong.status_code == 200 and "用户名或密码不正确" in wrong.content.decode()
+    response = client.post("/login/", {"username": "reader", "password": PASSWORD, "next": "/batch"})
+    assert response.status_code == 302 and response["Location"] == "/batch"
+    assert client.get("/").status_code == 200
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_login_refuses_offsite_next(client, user):
+    response = client.post("/login/", {"username": "reader", "password": PASSWORD, "next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_index_page_shows_form_with_choices(logged_in):
+    html = logged_in.get("/").content.decode()
+    assert "单张识别" in html
+    for value in ("horizontal", "vertical_rl", "vertical_lr", "line_by_line", "column_by_column", "char_by_char"):
+        assert f'value="{value}"' in html
+    assert 'value="ch"' in html
+    assert "/static/dashboard/overlay.js" in html and "/static/dashboard/app.css" in html
+    assert "http://" not in html and "https://" not in html  # no CDN
+
+
+def test_recognize_endpoint_returns_text_details_and_size(logged_in, page_png):
+    response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("page.png", page_png), "lang": "ch",
+                                               "text_layout": "horizontal", "output_format": "line_by_line",
+                                               "use_angle_cls": "true"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert body["text"] == "李氏族谱第一卷\nHello PaddleOCR 2024"
+    assert [d["text"] for d in body["details"]] == ["李氏族谱第一卷", "Hello PaddleOCR 2024"]
+    assert body["width"] > 0 and body["height"] > 0
+    assert all(len(d["box"]) == 4 for d in body["details"])
+
+
+def test_recognize_endpoint_reports_bad_input_as_json(logged_in):
+    response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("x.png", b"not an image at all")})
+    assert response.status_code == 415
+    assert response.json()["error"] == "UNSUPPORTED_FORMAT"
+    response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("x.png", b"")})
+    assert response.status_code == 400 and response.json()["error"] == "EMPTY_FILE"
+    response = logged_in.post("/recognize/", {})
+    assert response.status_code == 400 and response.json()["success"] is False
+
+
+def test_recognize_endpoint_rejects_bad_option(logged_in, page_png):
+    response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png), "text_layout": "diagonal"})
+    assert response.status_code == 400 and response.json()["error"] == "INVALID_PARAMETER"
+
+
+def test_recognize_needs_csrf_token(user, page_png):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    response = strict.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png)})
+    assert response.status_code == 403
+
+
+def test_fallback_form_post_renders_text_and_lines(logged_in, page_png):
+    response = logged_in.post("/", {"file": SimpleUploadedFile("page.png", page_png), "lang": "ch",
+                                    "text_layout": "horizontal", "output_format": "line_by_line"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "李氏族谱第一卷" in html and "Hello PaddleOCR 2024" in html
+    assert html.count('<tr class="') >= 2
+
+
+def test_hostile_file_name_and_text_are_escaped(logged_in, monkeypatch, page_png):
+    hostile = "<script>alert(1)</script>"
+
+    def fake_recognize(data, options):
+        return {"success": True, "text": hostile, "processing_time": 0.1, "error": None, "width": 10, "height": 10,
+                "details": [{"text": hostile, "confidence": 0.5, "box": [[0, 0], [5, 0], [5, 5], [0, 5]]}]}
+
+    monkeypatch.setattr("dashboard.views_recognize.recognize_bytes", fake_recognize)
+    response = logged_in.post("/", {"file": SimpleUploadedFile(hostile + ".png", page_png)})
+    html = response.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'class="low"' in html  # confidence 0.5 is highlighted
+
+
+def test_unticked_angle_checkbox_means_false(logged_in, monkeypatch, page_png):
+    seen = []
+
+    def fake_recognize(data, options):
+        seen.append(options)
+        return {"success": True, "text": "", "details": [], "processing_time": 0.0, "error": None}
+
+    monkeypatch.setattr("dashboard.views_recognize.recognize_bytes", fake_recognize)
+    logged_in.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png), "text_layout": "vertical_rl"})
+    logged_in.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png), "use_angle_cls": "true"})
+    assert [o.use_angle_cls for o in seen] == [False, True]
+    assert seen[0].text_layout == "vertical_rl" and seen[0].return_details is True
