@@ -49,9 +49,12 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-# Starts MariaDB and Redis on this machine when they are not answering.
+# Starts MariaDB and Redis on this machine when they are not answering; loads MariaDB's time zones.
 services:
 	@mariadb-admin -h 127.0.0.1 -u root ping >/dev/null 2>&1 || \
 		(start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd && sleep 5)
+	@# The admin's date navigation needs MariaDB's time-zone tables (CONVERT_TZ with named zones).
+	@test "$$(mariadb -h 127.0.0.1 -u root -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" != 0 || \
+		mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb -h 127.0.0.1 -u root mysql
 	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || \
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no

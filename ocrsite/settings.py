@@ -94,9 +94,13 @@ INSTALLED_APPS = [
     "books",
     "batches",
     "exports",
+    "dashboard",
+    "ocrsite.apps.OpsConfig",  # system checks (ocrsite/checks.py)
 ]
 
 MIDDLEWARE = [
+    "ocrsite.metrics.MetricsMiddleware",
+    "ocrsite.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -162,7 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
@@ -198,6 +202,9 @@ OCR_USE_ANGLE_CLS = env_bool("OCR_USE_ANGLE_CLS", True)
 OCR_THREADS = env_int("OCR_THREADS", 0)
 # Directory holding model files that override the packaged ones (see recognition/engines/models.py).
 OCR_MODEL_DIR = env_str("OCR_MODEL_DIR")
+# paddle engine: let PaddleOCR download its official models for the language (needs internet), also when
+# the packaged model files are installed.
+OCR_PADDLE_DOWNLOAD = env_bool("OCR_PADDLE_DOWNLOAD", False)
 # Load and run the engine once when a server or worker process starts.
 OCR_WARMUP = env_bool("OCR_WARMUP", True)
 
@@ -229,11 +236,14 @@ else:
     BROKER_DIR = DATA_DIR / "broker"
     (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
     (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Broadcast messages (remote control, e.g. revoke); the default is ./control in the working directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = "django-db"
@@ -269,9 +279,12 @@ LOG_FILE_NAME = env_str("LOG_FILE_NAME", "api.log")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d [%(request_id)s] %(message)s"}
+    },
+    "filters": {"request_id": {"()": "ocrsite.middleware.RequestIdFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
         "file": {
             "class": "logging.handlers.RotatingFileHandler",
             "filename": str(LOG_DIR / LOG_FILE_NAME),
@@ -279,6 +292,7 @@ LOGGING = {
             "backupCount": 5,
             "encoding": "utf-8",
             "formatter": "plain",
+            "filters": ["request_id"],
         },
     },
     "root": {"handlers": ["console", "file"], "level": LOG_LEVEL},
@@ -290,3 +304,23 @@ LOGGING = {
         "ppocr": {"level": "WARNING"},
     },
 }
+
+# --- Deployment: gunicorn, Celery worker processes, probes and metrics (see README "Deployment") ---------
+# gunicorn (ocrsite/gunicorn.conf.py): WORKERS processes of GUNICORN_THREADS threads each (one OCR engine
+# per process, used by one thread at a time; the other threads answer health checks and status meanwhile).
+GUNICORN_THREADS = env_int("GUNICORN_THREADS", 4)
+GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 300)  # silent-process restart; OCR requests may run longer
+GUNICORN_GRACEFUL_TIMEOUT = env_int("GUNICORN_GRACEFUL_TIMEOUT", 120)  # running requests finish on SIGTERM
+GUNICORN_MAX_REQUESTS = env_int("GUNICORN_MAX_REQUESTS", 2000)  # then the process is replaced (0 = never)
+FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")  # proxies trusted for X-Forwarded-*
+# A worker child is replaced once it holds more than this many KiB after a task (0 = never).
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 2_000_000)
+# Seconds a new worker child may take to start: it loads and warms its OCR engine first.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 120)
+# Seconds `manage.py start` waits for the database (and Redis) before giving up.
+DB_WAIT_TIMEOUT = env_int("DB_WAIT_TIMEOUT", 120)
+# prometheus_client multiprocess files (one folder per role); keep it local to the machine or container.
+METRICS_DIR = Path(env_str("METRICS_DIR", str(DATA_DIR / "metrics"))).resolve()
+# Port on which a Celery worker serves its own /metrics (0 = off; the web /metrics includes the workers
+# on the same machine).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)

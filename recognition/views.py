@@ -3,13 +3,12 @@
 import logging
 
 from django.conf import settings
-from django.db import connection
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ocrsite.queues import queue_depth
+from ocrsite import metrics, ops
 
 from . import errors, stats
 from .engines import EngineUnavailable, available_langs, engine_for, loaded_engines
@@ -61,11 +60,8 @@ class HealthView(APIView):
             checks["engine"] = "ok"
         except Exception as error:
             checks["engine"] = f"error: {error}"
-        try:
-            connection.ensure_connection()
-            checks["database"] = "ok"
-        except Exception as error:
-            checks["database"] = f"error: {error}"
+        database = ops.check_database()
+        checks["database"] = "ok" if database.ok else f"error: {database.detail}"
         healthy = all(value == "ok" for value in checks.values())
         body = {"status": "healthy" if healthy else "unhealthy", "version": settings.APP_VERSION}
         if not healthy:
@@ -93,8 +89,17 @@ class StatusView(APIView):
             "loaded_models": [{"name": loaded.spec.name, "threads": loaded.engine.threads,
                                "loaded_at": loaded.loaded_at} for loaded in loaded_engines()],
             **stats.snapshot(),
-            "queue_depth": queue_depth(),
+            "queue_depth": waiting_pages(),
         })
+
+
+def waiting_pages() -> int | None:
+    """Messages waiting in the broker; None when it cannot be asked (a status page still answers)."""
+    try:
+        return sum(metrics.queue_depth().values())
+    except Exception as error:
+        logger.warning("queue depth unavailable: %s", error)
+        return None
 
 
 class RecognizeView(APIView):

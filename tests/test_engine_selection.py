@@ -65,7 +65,9 @@ def test_unknown_engine_is_unavailable():
 
 @override_settings(OCR_THREADS=0, WORKERS=1, CELERY_WORKER_CONCURRENCY=1)
 def test_threads_default_to_cores_per_process(monkeypatch):
-    monkeypatch.setattr(engines.os, "cpu_count", lambda: 8)
+    from ocrsite import ops
+
+    monkeypatch.setattr(ops, "available_cores", lambda: 8)
     assert engines.default_threads() == 8
     with override_settings(WORKERS=4):
         assert engines.default_threads() == 2

@@ -7,7 +7,6 @@ throughput comes from processes (gunicorn and Celery workers), each with OCR_THR
 """
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,10 +55,11 @@ def engine_class(name: str) -> type[OcrEngine]:
 
 
 def default_threads() -> int:
-    if settings.OCR_THREADS > 0:
-        return settings.OCR_THREADS
-    processes = max(1, settings.WORKERS, settings.CELERY_WORKER_CONCURRENCY)
-    return max(1, (os.cpu_count() or 1) // processes)
+    """OCR_THREADS, or the cores shared out over the OCR processes of a role on this machine (the start
+    commands set OCR_THREADS for their children from the real number of processes)."""
+    from ocrsite.ops import threads_per_process
+
+    return threads_per_process(max(1, settings.WORKERS, settings.CELERY_WORKER_CONCURRENCY))
 
 
 @dataclass
@@ -81,9 +81,14 @@ _loaded: dict[str, LoadedEngine] = {}
 _loading_lock = threading.Lock()
 
 
+def downloadable(spec: ModelSpec) -> bool:
+    """A model whose files are fetched at load time: the paddle engine's, with OCR_PADDLE_DOWNLOAD."""
+    return spec.engine == "paddle" and getattr(settings, "OCR_PADDLE_DOWNLOAD", False)
+
+
 def candidate_models() -> list[ModelSpec]:
     """The configured engine's installed models, OCR_MODEL first; EngineUnavailable when there is none."""
-    specs = [spec for spec in models_for_engine(settings.OCR_ENGINE) if spec.installed]
+    specs = [spec for spec in models_for_engine(settings.OCR_ENGINE) if spec.installed or downloadable(spec)]
     if not specs:
         engine_class(settings.OCR_ENGINE)  # an unknown engine name says so
         raise EngineUnavailable(

