@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from batches.models import OcrResult
-from ocrsite.queues import queue_depth
+from ocrsite.metrics import queue_depth
 from tests.batch_support import book_dir, task_row, wait_finished, wait_for, worker, write_page  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,7 @@ def test_cancel_in_the_middle_of_a_book_stops_it(worker, book_dir):
     assert cancelled.completed_at and cancelled.active_fingerprint is None
 
     # Queued messages are consumed and dropped, not run.
-    wait_for(lambda: queue_depth() == 0, timeout=60, message="queue drained")
+    wait_for(lambda: sum(queue_depth().values()) == 0, timeout=60, message="queue drained")
     time.sleep(2)
     task = task_row(task_id)
     rows = OcrResult.objects.filter(task_id=task_id)
