@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from dashboard.admin_support import DateHierarchyMixin, titled
+from dashboard.admin_support import DateHierarchyMixin
 from dashboard.labels import LOW_CONFIDENCE
 from dashboard.timing import format_duration, task_timing
 from recognition.errors import ApiError
@@ -74,11 +74,10 @@ class OcrResultInline(admin.TabularInline):
 
 @admin.register(BatchTask)
 class BatchTaskAdmin(DateHierarchyMixin, admin.ModelAdmin):
-    list_display = ("short_id", "book_column", "status_column", "progress_column", "files_column", "success_column",
-                    "failed_column", "duration", "pages_per_second", "created_column")
+    list_display = ("short_id", "book_column", "status", "progress_column", "files_column", "success_column",
+                    "failed_column", "duration", "pages_per_second", "created_at")
     list_display_links = ("short_id",)
-    list_filter = (("status", titled("状态")), ("lang", titled("语言")), ("text_layout", titled("排版")),
-                   ("output_format", titled("输出格式")), ("created_at", titled("创建时间")))
+    list_filter = ("status", "lang", "text_layout", "output_format", "created_at")
     search_fields = ("task_id", "task_name", "book__book_id", "book__title", "source_directory",
                      "results__file_name", "results__relative_path", "results__raw_text")
     list_select_related = ("book",)
@@ -130,10 +129,6 @@ class BatchTaskAdmin(DateHierarchyMixin, admin.ModelAdmin):
     def book_column(self, obj):
         return obj.book_id
 
-    @admin.display(description="状态", ordering="status")
-    def status_column(self, obj):
-        return obj.get_status_display()
-
     @admin.display(description="成功", ordering="success_files")
     def success_column(self, obj):
         return obj.success_files
@@ -141,10 +136,6 @@ class BatchTaskAdmin(DateHierarchyMixin, admin.ModelAdmin):
     @admin.display(description="失败", ordering="failed_files")
     def failed_column(self, obj):
         return obj.failed_files
-
-    @admin.display(description="创建时间", ordering="created_at")
-    def created_column(self, obj):
-        return obj.created_at
 
     @admin.display(description="进度", ordering="progress")
     def progress_column(self, obj):
@@ -270,8 +261,7 @@ class LowConfidenceFilter(admin.SimpleListFilter):
 class OcrResultAdmin(DateHierarchyMixin, admin.ModelAdmin):
     list_display = ("file_name", "task_link", "book_id", "sequence", "volume", "page_number", "status",
                     "confidence", "processing_time", "attempts", "view_link")
-    list_filter = (("status", titled("状态")), ("success", titled("是否成功")), LowConfidenceFilter,
-                   ("created_at", titled("创建时间")))
+    list_filter = ("status", "success", LowConfidenceFilter, "created_at")
     search_fields = ("file_name", "relative_path", "raw_text", "book_id", "task__task_id")
     list_select_related = ("task",)
     list_per_page = 100

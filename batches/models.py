@@ -45,32 +45,32 @@ DONE_PAGE_STATUSES = (PageStatus.SUCCESS, PageStatus.FAILED)
 
 
 class BatchTask(models.Model):
-    task_id = models.CharField(max_length=36, unique=True, default=new_uuid)
+    task_id = models.CharField("任务 ID", max_length=36, unique=True, default=new_uuid)
     book = models.ForeignKey("books.Book", to_field="book_id", db_column="book_id", on_delete=models.CASCADE,
-                             related_name="tasks")
-    task_name = models.CharField(max_length=500, blank=True, default="")
-    source_directory = models.CharField(max_length=1000, help_text="扫描目录（已解析的绝对路径）")
-    lang = models.CharField(max_length=10, default="ch")
-    use_angle_cls = models.BooleanField(default=True)
-    text_layout = models.CharField(max_length=20, default="horizontal")
-    output_format = models.CharField(max_length=30, default="line_by_line")
-    recursive = models.BooleanField(default=True, db_column="recursives")
-    file_patterns = models.JSONField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.PENDING)
-    priority = models.IntegerField(default=5)
-    total_files = models.IntegerField(default=0)
-    processed_files = models.IntegerField(default=0)
-    success_files = models.IntegerField(default=0)
-    failed_files = models.IntegerField(default=0)
-    progress = models.DecimalField(max_digits=5, decimal_places=2, default=0)
-    celery_task_id = models.CharField(max_length=255, blank=True, default="")
-    error_message = models.TextField(blank=True, default="")
-    active_fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False,
+                             related_name="tasks", verbose_name="书籍")
+    task_name = models.CharField("任务名称", max_length=500, blank=True, default="")
+    source_directory = models.CharField("源目录", max_length=1000, help_text="扫描目录（已解析的绝对路径）")
+    lang = models.CharField("语言", max_length=10, default="ch")
+    use_angle_cls = models.BooleanField("自动纠正方向", default=True)
+    text_layout = models.CharField("排版", max_length=20, default="horizontal")
+    output_format = models.CharField("输出格式", max_length=30, default="line_by_line")
+    recursive = models.BooleanField("包含子目录", default=True, db_column="recursives")
+    file_patterns = models.JSONField("文件匹配", null=True, blank=True)
+    status = models.CharField("状态", max_length=20, choices=TaskStatus.choices, default=TaskStatus.PENDING)
+    priority = models.IntegerField("优先级", default=5)
+    total_files = models.IntegerField("总文件数", default=0)
+    processed_files = models.IntegerField("已处理数", default=0)
+    success_files = models.IntegerField("成功数", default=0)
+    failed_files = models.IntegerField("失败数", default=0)
+    progress = models.DecimalField("进度", max_digits=5, decimal_places=2, default=0)
+    celery_task_id = models.CharField("Celery 任务 ID", max_length=255, blank=True, default="")
+    error_message = models.TextField("错误信息", blank=True, default="")
+    active_fingerprint = models.CharField("去重指纹", max_length=64, null=True, blank=True, unique=True, editable=False,
                                           help_text="sha256(目录+选项)，任务未结束时有值，用于原子的重复检测")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
         db_table = "batch_tasks"
@@ -79,6 +79,8 @@ class BatchTask(models.Model):
             models.Index(fields=["status", "-created_at"], name="batch_task_status_created"),
             models.Index(fields=["-created_at"], name="batch_task_created"),
         ]
+        verbose_name = "批量任务"
+        verbose_name_plural = "批量任务"
 
     def __str__(self) -> str:
         return f"{self.book_id} {self.task_id} ({self.status})"
@@ -90,30 +92,32 @@ class BatchTask(models.Model):
 
 class OcrResult(models.Model):
     task = models.ForeignKey(BatchTask, to_field="task_id", db_column="task_id", on_delete=models.CASCADE,
-                             related_name="results")
-    book_id = models.CharField(max_length=255, db_index=True)
-    page_id = models.CharField(max_length=36, unique=True, default=new_uuid)
-    file_name = models.CharField(max_length=255)
-    relative_path = models.CharField(max_length=1000, help_text="相对扫描目录的路径")
-    path_hash = models.CharField(max_length=64, editable=False, help_text="sha256(relative_path)")
-    sequence = models.IntegerField(help_text="书中顺序：卷、页、自然文件顺序")
-    volume = models.CharField(max_length=100, null=True, blank=True)
-    page_number = models.IntegerField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=PageStatus.choices, default=PageStatus.PENDING)
-    success = models.BooleanField(null=True)
-    raw_text = models.TextField(blank=True, default="")
-    json_data = models.JSONField(null=True, blank=True, help_text="每行的 text、confidence、box")
-    confidence = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
-    processing_time = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
-    file_size = models.BigIntegerField(null=True, blank=True)
-    content_hash = models.CharField(max_length=64, blank=True, default="", help_text="sha256 of the file")
-    error_message = models.TextField(blank=True, default="")
-    attempts = models.IntegerField(default=0, help_text="how many times a worker took this page")
-    interrupted = models.IntegerField(default=0, help_text="how many times a worker took it and never finished")
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=255, blank=True, default="", help_text="worker node name (celery@host)")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                             related_name="results", verbose_name="任务")
+    book_id = models.CharField("书籍 ID", max_length=255, db_index=True)
+    page_id = models.CharField("页面 ID", max_length=36, unique=True, default=new_uuid)
+    file_name = models.CharField("文件名", max_length=255)
+    relative_path = models.CharField("相对路径", max_length=1000, help_text="相对扫描目录的路径")
+    path_hash = models.CharField("路径哈希", max_length=64, editable=False, help_text="sha256(relative_path)")
+    sequence = models.IntegerField("序号", help_text="书中顺序：卷、页、自然文件顺序")
+    volume = models.CharField("卷", max_length=100, null=True, blank=True)
+    page_number = models.IntegerField("页码", null=True, blank=True)
+    status = models.CharField("状态", max_length=20, choices=PageStatus.choices, default=PageStatus.PENDING)
+    success = models.BooleanField("是否成功", null=True)
+    raw_text = models.TextField("识别文本", blank=True, default="")
+    json_data = models.JSONField("识别详情", null=True, blank=True, help_text="每行的 text、confidence、box")
+    confidence = models.DecimalField("置信度", max_digits=5, decimal_places=4, null=True, blank=True)
+    processing_time = models.DecimalField("耗时（秒）", max_digits=10, decimal_places=3, null=True, blank=True)
+    file_size = models.BigIntegerField("文件大小", null=True, blank=True)
+    content_hash = models.CharField("内容哈希", max_length=64, blank=True, default="", help_text="sha256 of the file")
+    error_message = models.TextField("错误信息", blank=True, default="")
+    attempts = models.IntegerField("尝试次数", default=0, help_text="how many times a worker took this page")
+    interrupted = models.IntegerField("中断次数", default=0,
+                                      help_text="how many times a worker took it and never finished")
+    claimed_at = models.DateTimeField("领取时间", null=True, blank=True)
+    claimed_by = models.CharField("处理节点", max_length=255, blank=True, default="",
+                                  help_text="worker node name (celery@host)")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
         db_table = "ocr_results"
@@ -126,6 +130,8 @@ class OcrResult(models.Model):
             models.Index(fields=["task", "status"], name="ocr_result_task_status"),
             models.Index(fields=["task", "-updated_at"], name="ocr_result_recent"),
         ]
+        verbose_name = "识别结果"
+        verbose_name_plural = "识别结果"
 
     def __str__(self) -> str:
         return f"{self.task_id}:{self.relative_path} ({self.status})"

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.html import format_html
 
-from dashboard.admin_support import DateHierarchyMixin, titled
+from dashboard.admin_support import DateHierarchyMixin
 
 from .models import Book
 
@@ -15,7 +15,7 @@ from .models import Book
 class BookAdmin(DateHierarchyMixin, admin.ModelAdmin):
     list_display = ("book_id", "title", "author", "category", "total_pages", "total_volumes", "task_count",
                     "created_at")
-    list_filter = (("category", titled("分类")), ("created_at", titled("创建时间")))
+    list_filter = ("category", "created_at")
     search_fields = ("book_id", "title", "author", "source_directory")
     readonly_fields = ("source_directory", "total_pages", "total_volumes", "task_count", "tasks_link", "created_at",
                        "updated_at")

@@ -41,18 +41,3 @@ class DateHierarchyMixin:
     def get_changelist_instance(self, request):
         self.date_hierarchy = self.date_hierarchy_field if time_zones_loaded() else None
         return super().get_changelist_instance(request)
-
-
-
-def titled(title: str):
-    """A list filter for a model field, the one Django picks for that field, shown as `title` (the models'
-    fields carry no Chinese verbose names). Used as `("status", titled("状态"))` in list_filter."""
-    from django.contrib import admin
-
-    class Titled(admin.FieldListFilter):
-        def __new__(cls, field, request, params, model, model_admin, field_path):
-            instance = admin.FieldListFilter.create(field, request, params, model, model_admin, field_path)
-            instance.title = title
-            return instance
-
-    return Titled

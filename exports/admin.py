@@ -5,7 +5,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from dashboard.admin_support import DateHierarchyMixin, titled
+from dashboard.admin_support import DateHierarchyMixin
 
 from .models import Export
 
@@ -14,7 +14,7 @@ from .models import Export
 class ExportAdmin(DateHierarchyMixin, admin.ModelAdmin):
     list_display = ("short_id", "task_link", "book_id", "export_format", "status", "total_pages", "size",
                     "created_at", "expires_at", "download_link")
-    list_filter = (("export_format", titled("格式")), ("status", titled("状态")), ("created_at", titled("创建时间")))
+    list_filter = ("export_format", "status", "created_at")
     search_fields = ("export_id", "book_id", "task__task_id", "file_path")
     list_select_related = ("task",)
     ordering = ("-created_at", "-id")
