@@ -1,12 +1,8 @@
 """Export records (seed table `exports`): one row per file written under EXPORT_DIR."""
 
-import uuid
-
 from django.db import models
 
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
+from batches.models import new_uuid
 
 
 class ExportFormat(models.TextChoices):
