@@ -23,7 +23,7 @@ FONTS = {
 def font(face: str = "sans", size: int = 40) -> ImageFont.FreeTypeFont:
     path, index = FONTS[face]
     if not Path(path).exists():
-        raise FileNotFoundError(f"font {path} is missing: run `make system-deps`")
+        raise FileNotFoundError(f"font {path} is missing: run `make test-deps`")
     return ImageFont.truetype(path, size=size, index=index)
 
 

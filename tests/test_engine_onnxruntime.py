@@ -1,0 +1,128 @@
+"""The onnxruntime engine reads rendered pages whose text is known: Chinese, English, a vertical right-to-left
+genealogy page and an upside-down page, with boxes inside the image and the page's orientation."""
+
+import numpy as np
+import pytest
+
+from recognition.engines.base import PageReading
+from recognition.engines.models import find_model
+from recognition.engines.onnxruntime_engine import OnnxRuntimeEngine
+from tests.pages import render_lines, render_vertical_rl
+from tests.textmetrics import cer, normalise
+
+CHINESE = ["白日依山尽，黄河入海流。", "欲穷千里目，更上一层楼。"]
+ENGLISH = ["The quick brown fox jumps over the lazy dog.", "Pack my box with five dozen liquor jugs."]
+GENEALOGY = ["第十六世祖文華", "字光遠號竹溪", "生於嘉慶二十年"]
+
+
+def reading_text(reading: PageReading, layout: str = "horizontal") -> str:
+    """The lines in reading order, found simply: rows top to bottom (columns right to left for vertical_rl),
+    lines of one row left to right (top to bottom), everything reversed on an upside-down page. Enough for
+    these clean pages; the service orders lines with recognition.layout."""
+    vertical = layout == "vertical_rl"
+    sign = -1 if reading.upside_down else 1
+
+    def span(line, axis):
+        values = [point[axis] for point in line.box]
+        return min(values), max(values)
+
+    def across(line):  # position of the row (column) a line is in, in reading order
+        low, high = span(line, 0 if vertical else 1)
+        return sign * (-1 if vertical else 1) * (low + high) / 2
+
+    def along(line):  # position within the row (column)
+        low, high = span(line, 1 if vertical else 0)
+        return sign * (low + high) / 2
+
+    if not reading.lines:
+        return ""
+    thickness = sorted(span(line, 0 if vertical else 1)[1] - span(line, 0 if vertical else 1)[0] for line in reading.lines)
+    tolerance = thickness[len(thickness) // 2] / 2
+    rows: list[list] = []
+    for line in sorted(reading.lines, key=across):
+        if rows and across(line) - across(rows[-1][0]) <= tolerance:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return "".join(line.text for row in rows for line in sorted(row, key=along))
+
+
+def assert_boxes_inside(reading: PageReading, image: np.ndarray) -> None:
+    height, width = image.shape[:2]
+    assert reading.lines
+    for line in reading.lines:
+        assert len(line.box) == 4
+        for x, y in line.box:
+            assert 0 <= x <= width and 0 <= y <= height, (line.box, width, height)
+        top_left, top_right, bottom_right, bottom_left = line.box
+        # Clockwise from the top left: right of it, then below.
+        assert top_right[0] > top_left[0] and bottom_left[1] > top_left[1], line.box
+        assert 0.0 <= line.confidence <= 1.0
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return OnnxRuntimeEngine(find_model("PP-OCRv6_small"), threads=2, use_gpu=False)
+
+
+def test_cer_helper_counts_edits():
+    assert cer("白日依山尽", "白日依山尽") == 0.0
+    assert cer("白日依山", "白日依山尽") == pytest.approx(0.2)
+    assert cer("ＡＢＣ １２", "ABC12") == 0.0  # NFKC, whitespace removed
+    assert cer("", "abc") == 1.0
+    assert normalise(" a b\n c ") == "abc"
+
+
+def test_reads_chinese_lines_exactly(engine):
+    image = np.asarray(render_lines(CHINESE, face="serif"))
+    reading = engine.read(image, use_angle_cls=True)
+    assert reading.upside_down is False
+    assert normalise(reading_text(reading)) == normalise("".join(CHINESE))
+    assert_boxes_inside(reading, image)
+
+
+def test_reads_english_lines(engine):
+    image = np.asarray(render_lines(ENGLISH, face="latin", size=32))
+    reading = engine.read(image, use_angle_cls=True)
+    # The page vote keeps long English lines upright where per-line flips would turn some over.
+    assert reading.upside_down is False
+    assert cer(reading_text(reading), "".join(ENGLISH)) <= 0.03
+    assert_boxes_inside(reading, image)
+
+
+def test_reads_vertical_right_to_left_columns(engine):
+    image = np.asarray(render_vertical_rl(GENEALOGY, face="kai", size=40, ruled=True))
+    reading = engine.read(image, use_angle_cls=True)
+    assert len(reading.lines) == len(GENEALOGY)
+    assert cer(reading_text(reading, "vertical_rl"), "".join(GENEALOGY)) <= 0.05
+    for line in reading.lines:  # each column is one tall box
+        (x0, y0), _, (x2, y2), _ = line.box
+        assert y2 - y0 > 3 * (x2 - x0)
+    assert_boxes_inside(reading, image)
+
+
+def test_upside_down_page_is_flagged_and_read(engine):
+    upright = render_lines(CHINESE, face="serif")
+    image = np.asarray(upright.rotate(180))
+    reading = engine.read(image, use_angle_cls=True)
+    assert reading.upside_down is True
+    assert normalise(reading_text(reading)) == normalise("".join(CHINESE))
+    assert_boxes_inside(reading, image)
+    # Without the orientation classifier the page is taken as upright (and read as garbage).
+    assert engine.read(image, use_angle_cls=False).upside_down is False
+
+
+def test_blank_page_has_no_lines(engine):
+    assert engine.read(np.full((200, 300, 3), 255, dtype=np.uint8), use_angle_cls=True).lines == []
+
+
+@pytest.mark.parametrize("model", ["PP-OCRv5_mobile", "PP-OCRv6_tiny"])
+def test_other_packaged_models_load_and_read(model):
+    spec = find_model(model)
+    assert spec.installed
+    engine = OnnxRuntimeEngine(spec, threads=2, use_gpu=False)
+    image = np.asarray(render_lines(CHINESE, face="serif"))
+    reading = engine.read(image, use_angle_cls=True)
+    assert reading.upside_down is False
+    assert cer(reading_text(reading), "".join(CHINESE)) <= 0.1
+    assert_boxes_inside(reading, image)
