@@ -27,25 +27,58 @@ class ApiError(Exception):
         return {"success": False, "error": self.code, "message": self.message, **self.extra}
 
 
-def _error(name: str, http_status: int, default_message: str) -> type[ApiError]:
-    return type(name, (ApiError,), {"status_code": http_status, "code": name_to_code(name),
-                                    "default_message": default_message})
+class UnsupportedFormat(ApiError):
+    status_code = 415
+    code = "UNSUPPORTED_FORMAT"
+    default_message = "不支持的文件格式：支持 JPEG、PNG、BMP、WebP、TIFF 和 PDF"
 
 
-def name_to_code(name: str) -> str:
-    return "".join("_" + c if c.isupper() and i else c for i, c in enumerate(name)).upper()
+class EmptyFile(ApiError):
+    status_code = 400
+    code = "EMPTY_FILE"
+    default_message = "文件为空"
 
 
-UnsupportedFormat = _error("UnsupportedFormat", 415, "不支持的文件格式：支持 JPEG、PNG、BMP、WebP、TIFF 和 PDF")
-EmptyFile = _error("EmptyFile", 400, "文件为空")
-CorruptImage = _error("CorruptImage", 400, "图片已损坏或无法解码")
-FileTooLarge = _error("FileTooLarge", 413, "文件超过大小上限")
-ImageTooLarge = _error("ImageTooLarge", 413, "图片像素超过上限")
-TooManyFiles = _error("TooManyFiles", 400, "文件数量超过上限")
-InvalidParameter = _error("InvalidParameter", 400, "参数无效")
-NotFound = _error("NotFound", 404, "资源不存在")
-Conflict = _error("Conflict", 409, "当前状态不允许此操作")
-EngineUnavailableError = _error("EngineUnavailable", 503, "OCR 引擎不可用")
+class CorruptImage(ApiError):
+    status_code = 400
+    code = "CORRUPT_IMAGE"
+    default_message = "图片已损坏或无法解码"
+
+
+class FileTooLarge(ApiError):
+    status_code = 413
+    code = "FILE_TOO_LARGE"
+    default_message = "文件超过大小上限"
+
+
+class ImageTooLarge(ApiError):
+    status_code = 413
+    code = "IMAGE_TOO_LARGE"
+    default_message = "图片像素超过上限"
+
+
+class TooManyPages(ApiError):
+    status_code = 413
+    code = "TOO_MANY_PAGES"
+    default_message = "文件页数超过上限"
+
+
+class TooManyFiles(ApiError):
+    status_code = 400
+    code = "TOO_MANY_FILES"
+    default_message = "文件数量超过上限"
+
+
+class InvalidParameter(ApiError):
+    status_code = 400
+    code = "INVALID_PARAMETER"
+    default_message = "参数无效"
+
+
+class EngineUnavailableError(ApiError):
+    status_code = 503
+    code = "ENGINE_UNAVAILABLE"
+    default_message = "OCR 引擎不可用"
 
 
 def api_exception_handler(exc, context):

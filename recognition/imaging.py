@@ -26,12 +26,6 @@ SIGNATURES = (
 )
 
 
-class TooManyPages(errors.ApiError):
-    status_code = 413
-    code = "TOO_MANY_PAGES"
-    default_message = "文件页数超过上限"
-
-
 def sniff_format(data: bytes) -> str | None:
     for signature, name in SIGNATURES:
         if data.startswith(signature):
@@ -77,7 +71,7 @@ def raster_pages(data: bytes) -> Iterator[np.ndarray]:
             image = Image.open(io.BytesIO(data))
             frames = getattr(image, "n_frames", 1)
             if frames > settings.MAX_PAGES_PER_FILE:
-                raise TooManyPages(f"文件有 {frames} 页，超过上限 {settings.MAX_PAGES_PER_FILE} 页")
+                raise errors.TooManyPages(f"文件有 {frames} 页，超过上限 {settings.MAX_PAGES_PER_FILE} 页")
             for frame in ImageSequence.Iterator(image):
                 check_pixels(*frame.size)
                 frame.load()
@@ -100,7 +94,7 @@ def pdf_pages(data: bytes) -> Iterator[np.ndarray]:
         if len(document) == 0:
             raise errors.EmptyFile("PDF 没有页面")
         if len(document) > settings.MAX_PAGES_PER_FILE:
-            raise TooManyPages(f"PDF 有 {len(document)} 页，超过上限 {settings.MAX_PAGES_PER_FILE} 页")
+            raise errors.TooManyPages(f"PDF 有 {len(document)} 页，超过上限 {settings.MAX_PAGES_PER_FILE} 页")
         for page in document:
             width_pt, height_pt = page.get_size()
             scale = settings.PDF_RENDER_DPI / 72

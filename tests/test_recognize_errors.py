@@ -90,3 +90,14 @@ def test_unknown_language_lists_the_available_ones(png):
 @override_settings(OCR_ENGINE="nonexistent")
 def test_engine_unavailable(png):
     assert_error(post(png), 503, "ENGINE_UNAVAILABLE")
+
+
+@override_settings(MAX_PAGES_PER_FILE=1)
+def test_too_many_pages():
+    buffer = io.BytesIO()
+    pages = [Image.new("RGB", (200, 100), "white") for _ in range(2)]
+    pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:])
+    assert_error(post(buffer.getvalue(), name="two.tif"), 413, "TOO_MANY_PAGES")
+    pdf = io.BytesIO()
+    pages[0].save(pdf, "PDF", save_all=True, append_images=pages[1:])
+    assert_error(post(pdf.getvalue(), name="two.pdf"), 413, "TOO_MANY_PAGES")
