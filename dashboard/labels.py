@@ -13,6 +13,7 @@ LAYOUT_LABELS = {
     "horizontal": "横排（从上到下）",
     "vertical_rl": "竖排（从右到左，古籍、族谱）",
     "vertical_lr": "竖排（从左到右）",
+    "auto": "自动（按文字方向判断横排或竖排从右到左）",
 }
 FORMAT_LABELS = {
     "line_by_line": "逐行（每个文本框一行）",

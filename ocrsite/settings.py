@@ -213,8 +213,9 @@ API_PREFIX = "/" + env_str("API_PREFIX", "/api/ocr").strip("/")
 # --- Batch scanning --------------------------------------------------------------------------------------
 SCAN_ROOTS = [Path(p).resolve() for p in env_list("SCAN_ROOTS", [str(DATA_DIR / "scans")])]
 TASK_DEFAULT_PRIORITY = env_int("TASK_DEFAULT_PRIORITY", 5)
+# A page whose worker dies more than this many times is recorded as failed (WORKER_LOST) instead of
+# being handed out again. (The seed's TASK_RETRY_DELAY has no use: a lost page is re-sent at once.)
 TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 3)
-TASK_RETRY_DELAY = env_int("TASK_RETRY_DELAY", 60)
 TASK_LOCK_TTL = env_int("TASK_LOCK_TTL", 3600)
 TASK_DUPLICATE_DETECTION = env_bool("TASK_DUPLICATE_DETECTION", True)
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24)

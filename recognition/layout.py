@@ -10,7 +10,8 @@ import unicodedata
 
 from .engines import TextLine
 
-TEXT_LAYOUTS = ("horizontal", "vertical_rl", "vertical_lr")
+# `auto` reads a page as vertical_rl when most of its text stands in columns, else as horizontal.
+TEXT_LAYOUTS = ("horizontal", "vertical_rl", "vertical_lr", "auto")
 OUTPUT_FORMATS = ("line_by_line", "column_by_column", "char_by_char")
 
 # Two boxes belong to one line (or column) when their centres across the reading direction are closer
@@ -23,10 +24,25 @@ def _extent(line: TextLine, axis: int) -> tuple[float, float]:
     return min(values), max(values)
 
 
+def is_column(line: TextLine) -> bool:
+    """A box of several characters much taller than wide: a line of vertical text."""
+    (x_low, x_high), (y_low, y_high) = _extent(line, 0), _extent(line, 1)
+    return len(line.text.strip()) >= 2 and (y_high - y_low) > 1.5 * (x_high - x_low)
+
+
+def detect_layout(lines: list[TextLine]) -> str:
+    """vertical_rl when most characters stand in columns (Chinese books and genealogies), else horizontal."""
+    in_columns = sum(len(line.text.strip()) for line in lines if is_column(line))
+    total = sum(len(line.text.strip()) for line in lines)
+    return "vertical_rl" if total and 2 * in_columns > total else "horizontal"
+
+
 def order_lines(lines: list[TextLine], layout: str = "horizontal", upside_down: bool = False) -> list[list[TextLine]]:
     """Lines grouped into visual lines or columns, groups and members in reading order."""
     if not lines:
         return []
+    if layout == "auto":
+        layout = detect_layout(lines)
     vertical = layout != "horizontal"
     # Across: the axis lines are stacked along (y for horizontal text, x for columns); along: within a line.
     across_axis, along_axis = (0, 1) if vertical else (1, 0)

@@ -20,7 +20,7 @@ class RecognitionOptionsSerializer(serializers.Serializer):
     text_layout = serializers.ChoiceField(
         choices=TEXT_LAYOUTS, required=False, default="horizontal",
         help_text="排版方向：horizontal 横排（自上而下、自左而右）；vertical_rl 竖排从右到左（族谱、古籍）；"
-                  "vertical_lr 竖排从左到右。")
+                  "vertical_lr 竖排从左到右；auto 自动：多数文字成竖列时按竖排从右到左，否则按横排。")
     output_format = serializers.ChoiceField(
         choices=OUTPUT_FORMATS, required=False, default="line_by_line",
         help_text="line_by_line 每个检测行一行；column_by_column 同一视觉行/列合并为一行；"

@@ -68,3 +68,10 @@ def test_join_keeps_latin_words_apart_and_runs_cjk_together():
 def test_no_lines_no_groups():
     assert order_lines([], "vertical_rl") == []
     assert format_text([], "char_by_char") == ""
+
+
+def test_auto_reads_columns_right_to_left_and_lines_top_to_bottom():
+    columns = [line("左列文字", 100, 50, 40, 300), line("右列文字", 300, 50, 40, 300), line("1", 200, 400, 30, 30)]
+    assert texts(order_lines(columns, "auto")) == [["右列文字"], ["1"], ["左列文字"]]
+    rows = [line("second line", 20, 80, 300, 40), line("first line", 20, 0, 300, 40)]
+    assert texts(order_lines(rows, "auto")) == [["first line"], ["second line"]]

@@ -98,3 +98,8 @@ def test_a_page_without_text_succeeds_with_empty_text(client):
     body = post(client, encode(Image.new("RGB", (300, 200), "white"))).json()
     assert body["success"] is True
     assert body["text"] == "" and body["details"] == []
+
+
+def test_auto_layout_recognises_a_genealogy_page_and_a_horizontal_page(client, genealogy_page, seed_page):
+    assert post(client, genealogy_page, text_layout="auto").json()["text"].split("\n") == GENEALOGY_COLUMNS
+    assert post(client, seed_page, text_layout="auto").json()["text"] == "李氏族谱第一卷\nHello PaddleOCR 2024"
