@@ -7,7 +7,7 @@
 
 Each engine runs in its own subprocess, so that its peak RSS (ru_maxrss) is its own. Character error rate:
 NFKC, whitespace removed, edit distance over the ground truth's length, lines in reading order (the
-service's recognition.layout.order_lines; layout from the label, else guessed from the boxes).
+service's recognition.layout.order_lines; layout from the label, else the service's `auto` layout).
 """
 
 import argparse
@@ -96,28 +96,9 @@ def generate(out: Path, quick: bool) -> Path:
     return out
 
 
-def guess_layout(lines) -> str:
-    """vertical_rl when most multi-character lines are tall boxes, else horizontal."""
-    tall = wide = 0
-    for line in lines:
-        xs = [p[0] for p in line.box]
-        ys = [p[1] for p in line.box]
-        if len(line.text.strip()) < 2:
-            continue
-        if max(ys) - min(ys) > 1.5 * (max(xs) - min(xs)):
-            tall += 1
-        else:
-            wide += 1
-    return "vertical_rl" if tall > wide else "horizontal"
-
-
 def ordered_text(reading, layout: str) -> str:
-    try:
-        from recognition.layout import order_lines
-    except ImportError:  # a checkout without the layout module: the tests' simple ordering
-        from tests.test_engine_onnxruntime import reading_text
+    from recognition.layout import order_lines
 
-        return reading_text(reading, layout)
     groups = order_lines(reading.lines, layout, reading.upside_down)
     return "".join(line.text for group in groups for line in group)
 
@@ -163,7 +144,7 @@ def worker(model: str, eval_dir: Path, limit: int, threads: int) -> dict:
         started = time.perf_counter()
         reading = engine.read(image, use_angle_cls=True)
         seconds = time.perf_counter() - started
-        layout = record.get("layout") or guess_layout(reading.lines)
+        layout = record.get("layout") or "auto"
         text = ordered_text(reading, layout)
         results.append({"file": record["file"], "category": record["category"], "seconds": round(seconds, 3),
                         "cer": cer(text, record["text"]), "errors": round(cer(text, record["text"]) * len(

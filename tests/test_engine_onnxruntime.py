@@ -7,6 +7,7 @@ import pytest
 from recognition.engines.base import PageReading
 from recognition.engines.models import find_model
 from recognition.engines.onnxruntime_engine import OnnxRuntimeEngine
+from recognition.layout import order_lines
 from tests.pages import render_lines, render_vertical_rl
 from tests.textmetrics import cer, normalise
 
@@ -16,35 +17,9 @@ GENEALOGY = ["第十六世祖文華", "字光遠號竹溪", "生於嘉慶二十�
 
 
 def reading_text(reading: PageReading, layout: str = "horizontal") -> str:
-    """The lines in reading order, found simply: rows top to bottom (columns right to left for vertical_rl),
-    lines of one row left to right (top to bottom), everything reversed on an upside-down page. Enough for
-    these clean pages; the service orders lines with recognition.layout."""
-    vertical = layout == "vertical_rl"
-    sign = -1 if reading.upside_down else 1
-
-    def span(line, axis):
-        values = [point[axis] for point in line.box]
-        return min(values), max(values)
-
-    def across(line):  # position of the row (column) a line is in, in reading order
-        low, high = span(line, 0 if vertical else 1)
-        return sign * (-1 if vertical else 1) * (low + high) / 2
-
-    def along(line):  # position within the row (column)
-        low, high = span(line, 1 if vertical else 0)
-        return sign * (low + high) / 2
-
-    if not reading.lines:
-        return ""
-    thickness = sorted(span(line, 0 if vertical else 1)[1] - span(line, 0 if vertical else 1)[0] for line in reading.lines)
-    tolerance = thickness[len(thickness) // 2] / 2
-    rows: list[list] = []
-    for line in sorted(reading.lines, key=across):
-        if rows and across(line) - across(rows[-1][0]) <= tolerance:
-            rows[-1].append(line)
-        else:
-            rows.append([line])
-    return "".join(line.text for row in rows for line in sorted(row, key=along))
+    """The page's lines in reading order, as the service orders them."""
+    groups = order_lines(reading.lines, layout, reading.upside_down)
+    return "".join(line.text for group in groups for line in group)
 
 
 def assert_boxes_inside(reading: PageReading, image: np.ndarray) -> None:
