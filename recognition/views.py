@@ -42,6 +42,25 @@ RESULT_EXAMPLE = OpenApiExample(
 )
 
 
+# Room for the form fields and multipart boundaries beside the files themselves.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def refuse_oversized_body(request, files: int) -> None:
+    """413 from the Content-Length alone, before the body is read: an upload that can only be too large is
+    not spooled to disk first."""
+    limit = settings.MAX_UPLOAD_SIZE * files + MULTIPART_OVERHEAD
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise errors.FileTooLarge(
+            f"请求体 {length} 字节，超过上限 {limit} 字节（每个文件最多 {settings.MAX_UPLOAD_SIZE} 字节）",
+            max_bytes=settings.MAX_UPLOAD_SIZE,
+        )
+
+
 def read_upload(upload) -> bytes:
     if upload.size > settings.MAX_UPLOAD_SIZE:
         raise errors.FileTooLarge(
@@ -115,6 +134,7 @@ class RecognizeView(APIView):
     )
     def post(self, request):
         stats.count_request()
+        refuse_oversized_body(request, files=1)
         upload = request.FILES.get("file")
         if upload is None:
             raise errors.InvalidParameter("缺少文件字段 file", field="file")
@@ -134,6 +154,7 @@ class RecognizeBatchView(APIView):
     )
     def post(self, request):
         stats.count_request()
+        refuse_oversized_body(request, files=settings.MAX_BATCH_FILES)
         uploads = request.FILES.getlist("files")
         if not uploads:
             raise errors.InvalidParameter("缺少文件字段 files", field="files")

@@ -59,6 +59,18 @@ def test_file_too_large(png):
     assert body["max_bytes"] == 1000
 
 
+@override_settings(MAX_UPLOAD_SIZE=1000)
+def test_a_body_that_can_only_be_too_large_is_refused_before_it_is_read(monkeypatch):
+    from django.http import multipartparser
+
+    def must_not_parse(*args, **kwargs):
+        raise AssertionError("the body was parsed")
+
+    monkeypatch.setattr(multipartparser.MultiPartParser, "parse", must_not_parse)
+    body = assert_error(post(b"\x89PNG\r\n\x1a\n" + b"\x00" * 200_000), 413, "FILE_TOO_LARGE")
+    assert body["max_bytes"] == 1000
+
+
 def test_image_too_large_is_refused_before_decoding():
     # A 30000 x 30000 PNG compresses to a few hundred kilobytes and would decode to 2.7 GB.
     buffer = io.BytesIO()
