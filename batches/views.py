@@ -4,7 +4,6 @@ services (writes) and selectors (reads)."""
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -13,7 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exports import selectors as export_selectors
+from exports.downloads import export_download
 from exports import services as export_services
 
 from . import errors, selectors, services
@@ -152,15 +151,4 @@ class DownloadView(APIView):
                    parameters=[OpenApiParameter("format", str, enum=["json", "csv", "txt"])],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: BatchErrorSerializer})
     def get(self, request, task_id):
-        export_format = export_services.parse_format(request.query_params.get("format", "json"))
-        task = _task_or_404(task_id)
-        export = export_selectors.export_newest(task=task, export_format=export_format)
-        if export is None:
-            export = export_services.export_create(task=task, export_format=export_format)
-        name = f"{export_services.safe_name(task.book_id)}_{task.task_id[:8]}.{export_services.EXTENSIONS[export_format]}"
-        content_type = {"json": "application/json; charset=utf-8", "csv": "text/csv; charset=utf-8",
-                        "txt": "text/plain; charset=utf-8"}[export_format]
-        response = FileResponse(open(export.file_path, "rb"), as_attachment=True, filename=name,
-                                content_type=content_type)
-        response["X-Export-Id"] = export.export_id
-        return response
+        return export_download(task=_task_or_404(task_id), export_format=request.query_params.get("format", "json"))

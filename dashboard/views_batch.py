@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from batches import selectors as batch_selectors
 from batches import services as batch_services
 from batches.models import FINISHED_STATUSES, UNFINISHED_STATUSES, BatchTask, OcrResult, PageStatus
+from exports.models import ExportFormat
 from recognition import errors
 
 from .forms import ScanForm
@@ -28,7 +29,7 @@ from .views_recognize import _langs
 
 TASKS_PER_PAGE = 20
 PAGES_PER_PAGE = 200
-EXPORT_FORMATS = ("json", "csv", "txt")
+EXPORT_FORMATS = tuple(ExportFormat.values)
 
 
 # --- JSON shapes the page scripts poll -----------------------------------------------------------------
@@ -162,25 +163,14 @@ def task_action(request, task_id: str, action: str):
 @login_required
 @require_GET
 def download(request, task_id: str):
-    """The newest export of ?format= (written first when there is none), like the API's download: the same
-    selector and service, a file name from the book id, behind the login."""
-    from exports import selectors as export_selectors
-    from exports import services as export_services
+    """The API's download (exports.downloads) behind the login; a failure goes back to the task page."""
+    from exports.downloads import export_download
 
-    task = _task_or_404(task_id)
     try:
-        fmt = export_services.parse_format(request.GET.get("format", "json"))
-        export = export_selectors.export_newest(task=task, export_format=fmt)
-        if export is None:
-            export = export_services.export_create(task=task, export_format=fmt)
+        return export_download(task=_task_or_404(task_id), export_format=request.GET.get("format", "json"))
     except errors.ApiError as error:
         messages.error(request, f"下载失败：{error.message}")
         return redirect("dashboard:task", task_id=task_id)
-    extension = export_services.EXTENSIONS[fmt]
-    name = f"{export_services.safe_name(task.book_id)}_{task.task_id[:8]}.{extension}"
-    content_type = {"json": "application/json", "csv": "text/csv", "txt": "text/plain"}[extension]
-    return FileResponse(open(export.file_path, "rb"), as_attachment=True, filename=name,
-                        content_type=f"{content_type}; charset=utf-8")
 
 
 # --- One task --------------------------------------------------------------------------------------------
