@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from recognition import errors
 from recognition.engines import EngineUnavailable, available_langs
 from recognition.services import RecognitionOptions, recognize_bytes
-from recognition.views import read_upload
+from recognition.views import read_upload, refuse_oversized_body
 
 from .labels import LOW_CONFIDENCE, format_choices, lang_choices, layout_choices
 
@@ -24,6 +24,7 @@ def _langs() -> list[str]:
 
 def _recognize(request) -> dict:
     """The recognition service's result for the uploaded file; ApiError for bad input."""
+    refuse_oversized_body(request, files=1)
     upload = request.FILES.get("file")
     if upload is None:
         raise errors.InvalidParameter("请选择要识别的图片文件", field="file")

@@ -89,6 +89,12 @@ def test_recognize_endpoint_reports_bad_input_as_json(logged_in):
     assert response.status_code == 400 and response.json()["success"] is False
 
 
+def test_recognize_endpoint_refuses_an_oversized_body_before_reading_it(logged_in, settings):
+    settings.MAX_UPLOAD_SIZE = 1000
+    response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("big.png", b"\x89PNG" + b"\x00" * 200_000)})
+    assert response.status_code == 413 and response.json()["error"] == "FILE_TOO_LARGE"
+
+
 def test_recognize_endpoint_rejects_bad_option(logged_in, page_png):
     response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png), "text_layout": "diagonal"})
     assert response.status_code == 400 and response.json()["error"] == "INVALID_PARAMETER"
