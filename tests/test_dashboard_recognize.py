@@ -89,8 +89,14 @@ def test_recognize_endpoint_reports_bad_input_as_json(logged_in):
     assert response.status_code == 400 and response.json()["success"] is False
 
 
-def test_recognize_endpoint_refuses_an_oversized_body_before_reading_it(logged_in, settings):
+def test_recognize_endpoint_refuses_an_oversized_body_before_reading_it(logged_in, settings, monkeypatch):
+    from django.http import multipartparser
+
+    def must_not_parse(*args, **kwargs):
+        raise AssertionError("the body was parsed")
+
     settings.MAX_UPLOAD_SIZE = 1000
+    monkeypatch.setattr(multipartparser.MultiPartParser, "parse", must_not_parse)
     response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("big.png", b"\x89PNG" + b"\x00" * 200_000)})
     assert response.status_code == 413 and response.json()["error"] == "FILE_TOO_LARGE"
 
