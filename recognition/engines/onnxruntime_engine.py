@@ -1,6 +1,10 @@
 """PP-OCR models on ONNX Runtime, through the `rapidocr` package (pinned: this uses its pipeline steps)."""
 
 import numpy as np
+from rapidocr import RapidOCR
+from rapidocr.ch_ppocr_cls.utils import TextClsOutput
+from rapidocr.main import RapidOCRError
+from rapidocr.utils.typings import ModelType, OCRVersion
 
 from .base import OcrEngine, PageReading, TextLine, box_to_points, is_upside_down, mean_confidence
 from .models import ModelSpec
@@ -11,9 +15,6 @@ class OnnxRuntimeEngine(OcrEngine):
 
     def __init__(self, spec: ModelSpec, threads: int, use_gpu: bool):
         super().__init__(spec, threads, use_gpu)
-        from rapidocr import RapidOCR
-        from rapidocr.utils.typings import ModelType, OCRVersion
-
         params = {
             "Global.log_level": "warning",
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
@@ -38,10 +39,8 @@ class OnnxRuntimeEngine(OcrEngine):
         resized, op_record = ocr.preprocess_img(original)
         try:
             crops, detected = ocr.detect_and_crop(resized, op_record)
-        except Exception as error:  # rapidocr raises its RapidOCRError for a page without text
-            if type(error).__name__ == "RapidOCRError":
-                return PageReading(lines=[])
-            raise
+        except RapidOCRError:  # rapidocr's answer for a page where no text is detected
+            return PageReading(lines=[])
 
         recognised = ocr.recognize_txt(crops)
         upside_down = False
@@ -53,9 +52,6 @@ class OnnxRuntimeEngine(OcrEngine):
                 flipped = ocr.recognize_txt([np.ascontiguousarray(np.rot90(crop, 2)) for crop in crops])
                 if mean_confidence(flipped.txts, flipped.scores) > mean_confidence(recognised.txts, recognised.scores):
                     recognised, upside_down = flipped, True
-
-        from rapidocr.ch_ppocr_cls.utils import TextClsOutput
-
         output = ocr.build_final_output(original, detected, TextClsOutput(), recognised, crops, op_record)
         if output.boxes is None or output.txts is None:
             return PageReading(lines=[], upside_down=upside_down)
