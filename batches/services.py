@@ -321,7 +321,7 @@ def _claim(result_id: int, worker: str = "") -> tuple[OcrResult, BatchTask, bool
 
 def _recognize(task: BatchTask, result: OcrResult) -> dict:
     """The page's fields to write: success with text, details and confidence, or failure with its error."""
-    from recognition.services import RecognitionOptions, mean_confidence, recognize_bytes
+    from recognition.services import RecognitionOptions, recognize_bytes, result_confidence
 
     path = Path(task.source_directory) / result.relative_path
     try:
@@ -353,7 +353,7 @@ def _recognize(task: BatchTask, result: OcrResult) -> dict:
     else:
         json_data.update(width=outcome.get("width"), height=outcome.get("height"))
     return {**fields, "success": True, "raw_text": outcome.get("text") or "", "json_data": json_data,
-            "confidence": Decimal(str(mean_confidence(outcome))).quantize(Decimal("0.0001")),
+            "confidence": Decimal(str(result_confidence(outcome))).quantize(Decimal("0.0001")),
             "processing_time": Decimal(str(outcome.get("processing_time") or 0)).quantize(Decimal("0.001")),
             "error_message": ""}
 

@@ -119,7 +119,7 @@ def recognize_bytes(data: bytes, options: RecognitionOptions) -> dict:
     return result
 
 
-def mean_confidence(result: dict) -> float:
+def result_confidence(result: dict) -> float:
     """The mean confidence of the recognised lines (0 when nothing was read)."""
     lines = [detail for page in result.get("pages") or [result] for detail in page.get("details") or []]
     return round(sum(line["confidence"] for line in lines) / len(lines), 4) if lines else 0.0
