@@ -42,6 +42,7 @@ def child(config: dict, files: list[str]) -> dict:
 
     from recognition.engines import paddle_engine
     from recognition.engines.models import find_model
+    from recognition.pipeline import PageOptions, read_page
 
     threads = config.pop("threads", 2)
     paddle_engine.CPU_ENGINE_CONFIG = {**paddle_engine.CPU_ENGINE_CONFIG, **config}
@@ -56,7 +57,7 @@ def child(config: dict, files: list[str]) -> dict:
     for file in files:
         image = np.asarray(Image.open(file).convert("RGB"))
         started_cpu, started = cpu(), time.perf_counter()
-        engine.read(image, use_angle_cls=True)
+        read_page(engine, image, PageOptions())
         rows.append((Path(file).name, round(time.perf_counter() - started, 2), round(cpu() - started_cpu, 2)))
     return {"wall_s": round(sum(r[1] for r in rows), 1), "cpu_s": round(sum(r[2] for r in rows), 1), "pages": rows,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}

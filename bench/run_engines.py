@@ -7,7 +7,7 @@
 
 Each engine runs in its own subprocess, so that its peak RSS (ru_maxrss) is its own. Character error rate:
 NFKC, whitespace removed, edit distance over the ground truth's length, lines in reading order (the
-service's recognition.layout.order_lines; layout from the label, else the service's `auto` layout).
+service's page pipeline, recognition.pipeline.read_page; layout from the label, else the service's `auto` layout).
 """
 
 import argparse
@@ -96,13 +96,6 @@ def generate(out: Path, quick: bool) -> Path:
     return out
 
 
-def ordered_text(reading, layout: str) -> str:
-    from recognition.layout import order_lines
-
-    groups = order_lines(reading.lines, layout, reading.upside_down)
-    return "".join(line.text for group in groups for line in group)
-
-
 def worker(model: str, eval_dir: Path, limit: int, threads: int) -> dict:
     """Runs in the engine's own process: loads it, reads every labelled image, reports figures as JSON."""
     import resource
@@ -119,6 +112,7 @@ def worker(model: str, eval_dir: Path, limit: int, threads: int) -> dict:
 
     from recognition.engines import engine_class
     from recognition.engines.models import find_model
+    from recognition.pipeline import PageOptions, read_page
     from tests.textmetrics import cer
 
     spec = find_model(model)
@@ -142,14 +136,13 @@ def worker(model: str, eval_dir: Path, limit: int, threads: int) -> dict:
     for record in records:
         image = np.asarray(Image.open(eval_dir / record["file"]).convert("RGB"))
         started = time.perf_counter()
-        reading = engine.read(image, use_angle_cls=True)
+        reading = read_page(engine, image, PageOptions(text_layout=record.get("layout") or "auto"))
         seconds = time.perf_counter() - started
-        layout = record.get("layout") or "auto"
-        text = ordered_text(reading, layout)
+        text = "".join(line.text for group in reading.groups for line in group)
         results.append({"file": record["file"], "category": record["category"], "seconds": round(seconds, 3),
                         "cer": cer(text, record["text"]), "errors": round(cer(text, record["text"]) * len(
                             "".join(record["text"].split())), 1), "chars": len("".join(record["text"].split())),
-                        "upside_down": reading.upside_down, "text": text})
+                        "rotation": reading.rotation, "text": text})
     return {"model": model, "engine": spec.engine, "threads": threads, "load_s": round(load_s, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "images": results}
 

@@ -1,6 +1,7 @@
 """Chinese labels of the option values shown in the dashboard (the values themselves follow API.md)."""
 
-from recognition.layout import OUTPUT_FORMATS, TEXT_LAYOUTS
+from recognition.pipeline.formats import OUTPUT_FORMATS
+from recognition.pipeline.reading_order import TEXT_LAYOUTS
 
 LANG_LABELS = {
     "ch": "中文（含英文）",

@@ -283,7 +283,7 @@ def page_image(request, task_id: str, page_id: str):
     with the page's stored relative path, resolved and checked to lie inside that directory and the scan
     roots. Formats a browser cannot show (TIFF, BMP, PDF) are sent as PNG of the first page, in the same
     pixels the boxes were measured in."""
-    from recognition.imaging import iter_pages, sniff_format
+    from recognition.pipeline.decode import iter_pages, sniff_format
 
     result = _result_or_404(task_id, page_id)
     base = Path(result.task.source_directory).resolve()

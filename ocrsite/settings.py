@@ -39,6 +39,14 @@ def env_int(name: str, default: int) -> int:
         raise ValueError(f"{name}={value!r} is not an integer") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = env_str(name)
     if not value:
@@ -197,6 +205,13 @@ OCR_MODEL = env_str("OCR_MODEL", "PP-OCRv6_small")
 OCR_LANG = env_str("OCR_LANG", "ch")
 OCR_USE_GPU = env_bool("OCR_USE_GPU", False)
 OCR_USE_ANGLE_CLS = env_bool("OCR_USE_ANGLE_CLS", True)
+# Page orientation (0/90/180/270) decided before detection; a request's detect_orientation overrides it.
+OCR_DETECT_ORIENTATION = env_bool("OCR_DETECT_ORIENTATION", True)
+# Reading order when a request names none: auto reads each page (or region) in its own direction.
+OCR_TEXT_LAYOUT = env_str("OCR_TEXT_LAYOUT", "auto")
+# Lines recognised with less confidence are flagged `low_confidence` in details (never dropped); text read
+# from a whole image without any detected box is kept only above it.
+OCR_MIN_CONFIDENCE = env_float("OCR_MIN_CONFIDENCE", 0.5)
 # CPU threads of one engine; 0 = cores divided by the OCR processes on this machine (WORKERS or
 # CELERY_WORKER_CONCURRENCY), so that processes together do not oversubscribe the cores.
 OCR_THREADS = env_int("OCR_THREADS", 0)

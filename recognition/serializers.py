@@ -6,7 +6,8 @@ same fields for drf-spectacular, so /docs shows every field with its meaning and
 
 from rest_framework import serializers
 
-from .layout import OUTPUT_FORMATS, TEXT_LAYOUTS
+from .pipeline.formats import OUTPUT_FORMATS
+from .pipeline.reading_order import TEXT_LAYOUTS
 
 LANG_HELP = "识别语言，默认 OCR_LANG（ch）。可选值见 GET /api/ocr/status 的 langs；未知语言返回 400 并列出可选值。"
 

@@ -10,8 +10,10 @@ from django.conf import settings
 
 from . import errors, stats
 from .engines import EngineUnavailable, UnsupportedLanguage, available_langs, engine_for
-from .imaging import iter_pages
-from .layout import OUTPUT_FORMATS, TEXT_LAYOUTS, format_text, order_lines
+from .pipeline import PageOptions, read_page
+from .pipeline.decode import iter_pages
+from .pipeline.formats import OUTPUT_FORMATS, format_text
+from .pipeline.reading_order import TEXT_LAYOUTS
 
 BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
@@ -38,8 +40,9 @@ def parse_choice(field: str, value, allowed) -> str:
 class RecognitionOptions:
     lang: str = "ch"
     use_angle_cls: bool = True
+    detect_orientation: bool = True
     return_details: bool = True
-    text_layout: str = "horizontal"
+    text_layout: str = "auto"
     output_format: str = "line_by_line"
 
     @classmethod
@@ -50,6 +53,9 @@ class RecognitionOptions:
             value = raw.get(name)
             return None if value is None or (isinstance(value, str) and value.strip() == "") else value
 
+        def flag(name, default):
+            return parse_bool(name, given(name) if given(name) is not None else default)
+
         lang = str(given("lang") or settings.OCR_LANG).strip()
         try:
             langs = available_langs()
@@ -58,16 +64,16 @@ class RecognitionOptions:
         parse_choice("lang", lang, langs)
         return cls(
             lang=lang,
-            use_angle_cls=parse_bool("use_angle_cls", given("use_angle_cls") if given("use_angle_cls") is not None
-                                     else settings.OCR_USE_ANGLE_CLS),
-            return_details=parse_bool("return_details", given("return_details") if given("return_details") is not None
-                                      else True),
-            text_layout=parse_choice("text_layout", given("text_layout") or "horizontal", TEXT_LAYOUTS),
+            use_angle_cls=flag("use_angle_cls", settings.OCR_USE_ANGLE_CLS),
+            detect_orientation=flag("detect_orientation", settings.OCR_DETECT_ORIENTATION),
+            return_details=flag("return_details", True),
+            text_layout=parse_choice("text_layout", given("text_layout") or settings.OCR_TEXT_LAYOUT, TEXT_LAYOUTS),
             output_format=parse_choice("output_format", given("output_format") or "line_by_line", OUTPUT_FORMATS),
         )
 
 
-def read_page(image: np.ndarray, options: RecognitionOptions) -> dict:
+def page_result(image: np.ndarray, options: RecognitionOptions) -> dict:
+    """The API's result for one page."""
     try:
         engine = engine_for(options.lang)
     except UnsupportedLanguage as error:
@@ -77,20 +83,24 @@ def read_page(image: np.ndarray, options: RecognitionOptions) -> dict:
     except EngineUnavailable as error:
         raise errors.EngineUnavailableError(str(error)) from error
     started = time.perf_counter()
-    reading = engine.read(image, options.use_angle_cls)
-    groups = order_lines(reading.lines, options.text_layout, reading.upside_down)
+    page_options = PageOptions(detect_orientation=options.detect_orientation, use_angle_cls=options.use_angle_cls,
+                               text_layout=options.text_layout, min_confidence=settings.OCR_MIN_CONFIDENCE)
+    with engine.lock:
+        reading = read_page(engine.engine, image, page_options)
     details = [
-        {"text": line.text, "confidence": line.confidence, "box": [list(point) for point in line.box]}
-        for group in groups for line in group
+        {"text": line.text, "confidence": line.confidence, "box": [list(point) for point in line.box],
+         "low_confidence": line.confidence < settings.OCR_MIN_CONFIDENCE}
+        for group in reading.groups for line in group
     ]
     return {
         "success": True,
-        "text": format_text(groups, options.output_format),
+        "text": format_text(reading.groups, options.output_format),
         "details": details if options.return_details else None,
         "processing_time": round(time.perf_counter() - started, 3),
         "error": None,
         "width": int(image.shape[1]),
         "height": int(image.shape[0]),
+        "rotation": reading.rotation,
     }
 
 
@@ -98,7 +108,7 @@ def recognize_bytes(data: bytes, options: RecognitionOptions) -> dict:
     """The API's result for one file. Multi-page files (PDF, TIFF) add `pages` and join their text with a
     blank line. Bad input raises errors.ApiError subclasses; nothing is returned half-done."""
     started = time.perf_counter()
-    pages = [read_page(image, options) for image in iter_pages(data)]
+    pages = [page_result(image, options) for image in iter_pages(data)]
     if not pages:
         raise errors.CorruptImage("文件中没有可识别的页面")
     stats.count_images(len(pages))

@@ -4,18 +4,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from recognition.engines import engine_for
+from recognition.services import RecognitionOptions, page_result
 from tests.pages import render_lines
 
 TEXTS = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
 
 
 def test_threads_sharing_an_engine_get_their_own_results():
-    engine = engine_for("ch")
     images = [np.asarray(render_lines([text], face="serif")) for text in TEXTS]
 
     def read(index):
-        return index, [line.text for line in engine.read(images[index % len(images)], True).lines]
+        result = page_result(images[index % len(images)], RecognitionOptions())
+        return index, [detail["text"] for detail in result["details"]]
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(read, range(8)))

@@ -15,7 +15,7 @@ from recognition.engines import paddle_engine
 from recognition.engines.models import find_model
 from recognition.engines.paddle_engine import PaddleEngine, downloads_models, pipeline_args, prepare_model_dirs
 from tests.pages import render_lines, render_vertical_rl
-from tests.test_engine_onnxruntime import assert_boxes_inside, reading_text
+from tests.test_engine_onnxruntime import assert_boxes_inside, read, reading_lines, reading_text
 from tests.textmetrics import cer, normalise
 
 SPEC = find_model("PP-OCRv4_mobile")
@@ -34,8 +34,8 @@ def engine(tmp_path_factory):
 
 def test_reads_chinese_and_english_lines(engine):
     image = np.asarray(render_lines(CHINESE + [ENGLISH], face="serif", size=30, margin=30))
-    reading = engine.read(image, use_angle_cls=True)
-    assert reading.upside_down is False
+    reading = read(engine, image)
+    assert reading.rotation == 0
     text = reading_text(reading)
     assert normalise(text).startswith(normalise("".join(CHINESE)))
     assert cer(text, "".join(CHINESE) + ENGLISH) <= 0.03
@@ -44,28 +44,28 @@ def test_reads_chinese_and_english_lines(engine):
 
 def test_reads_vertical_right_to_left_columns(engine):
     image = np.asarray(render_vertical_rl(GENEALOGY, face="kai", size=32, margin=40))
-    reading = engine.read(image, use_angle_cls=True)
-    assert len(reading.lines) == len(GENEALOGY)
-    assert normalise(reading_text(reading, "vertical_rl")) == normalise("".join(GENEALOGY))
+    reading = read(engine, image, text_layout="vertical_rl")
+    assert len(reading_lines(reading)) == len(GENEALOGY)
+    assert normalise(reading_text(reading)) == normalise("".join(GENEALOGY))
     assert_boxes_inside(reading, image)
 
 
-def test_upside_down_page_is_flagged_and_read(engine):
+def test_upside_down_page_is_turned_and_read(engine):
     image = np.asarray(render_lines(CHINESE, face="serif", size=30, margin=30).rotate(180))
-    reading = engine.read(image, use_angle_cls=True)
-    assert reading.upside_down is True
+    reading = read(engine, image)
+    assert reading.rotation == 180
     text = normalise(reading_text(reading))
     # PP-OCRv4 drops some punctuation between the line pieces it finds on this page (0.17-0.21 measured).
     assert cer(text, "".join(CHINESE)) <= 0.25
     assert "黄河入海流" in text and text.endswith("更上一层楼")
     assert_boxes_inside(reading, image)
     # Boxes stay in the coordinates of the image given: the first line of the text is at the bottom.
-    first = max(reading.lines, key=lambda line: line.box[0][1])
+    first = max(reading_lines(reading), key=lambda line: line.box[0][1])
     assert normalise(first.text)[:2] in normalise(CHINESE[0])
 
 
 def test_blank_page_has_no_lines(engine):
-    assert engine.read(np.full((120, 200, 3), 255, dtype=np.uint8), use_angle_cls=True).lines == []
+    assert read(engine, np.full((120, 200, 3), 255, dtype=np.uint8)).groups == []
 
 
 def test_generated_model_directories(settings, tmp_path):
@@ -154,5 +154,5 @@ def test_engine_for_loads_the_paddle_engine(settings, tmp_path, monkeypatch):
     settings.OCR_THREADS = 2
     loaded = engines.engine_for("en")
     assert isinstance(loaded.engine, PaddleEngine) and loaded.spec is SPEC and loaded.engine.downloaded is False
-    reading = loaded.read(np.asarray(render_lines(["黄河入海流"], face="serif", size=30, margin=20)), False)
-    assert [line.text for line in reading.lines] == ["黄河入海流"]
+    reading = read(loaded.engine, np.asarray(render_lines(["黄河入海流"], face="serif", size=30, margin=20)))
+    assert [line.text for line in reading_lines(reading)] == ["黄河入海流"]

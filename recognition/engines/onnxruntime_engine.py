@@ -1,13 +1,16 @@
-"""PP-OCR models on ONNX Runtime, through the `rapidocr` package (pinned: this uses its pipeline steps)."""
+"""PP-OCR models on ONNX Runtime, through the `rapidocr` package (pinned: this uses its model steps)."""
 
 import numpy as np
 from rapidocr import RapidOCR
-from rapidocr.ch_ppocr_cls.utils import TextClsOutput
-from rapidocr.main import RapidOCRError
+from rapidocr.ch_ppocr_rec.typings import TextRecInput
 from rapidocr.utils.typings import ModelType, OCRVersion
 
-from .base import OcrEngine, PageReading, TextLine, box_to_points, is_upside_down, mean_confidence
+from .base import OcrEngine, Recognised
 from .models import ModelSpec
+
+# The pipeline sizes the detector's input itself: a limit no image reaches leaves rapidocr's detector
+# rounding the sides to multiples of 32 only.
+NO_RESIZE_LIMIT = 1_000_000
 
 
 class OnnxRuntimeEngine(OcrEngine):
@@ -23,6 +26,8 @@ class OnnxRuntimeEngine(OcrEngine):
             "Det.model_path": str(spec.path("det")),
             "Det.ocr_version": OCRVersion(spec.ocr_version),
             "Det.model_type": ModelType(spec.size),
+            "Det.limit_type": "max",
+            "Det.limit_side_len": NO_RESIZE_LIMIT,
             "Rec.model_path": str(spec.path("rec")),
             "Rec.ocr_version": OCRVersion(spec.ocr_version),
             "Rec.model_type": ModelType(spec.size),
@@ -30,33 +35,30 @@ class OnnxRuntimeEngine(OcrEngine):
         }
         if spec.keys:
             params["Rec.rec_keys_path"] = str(spec.path("keys"))
-        self._ocr = RapidOCR(params=params)
+        ocr = RapidOCR(params=params)
+        self._detector = ocr._load_det_model()
+        self._recognizer = ocr._load_rec_model()
+        self._classifier = ocr._load_cls_model()
 
-    def read(self, image: np.ndarray, use_angle_cls: bool) -> PageReading:
-        # rapidocr works on BGR arrays, as OpenCV reads them.
-        ocr = self._ocr
-        original = np.ascontiguousarray(image[:, :, ::-1])
-        resized, op_record = ocr.preprocess_img(original)
-        try:
-            crops, detected = ocr.detect_and_crop(resized, op_record)
-        except RapidOCRError:  # rapidocr's answer for a page where no text is detected
-            return PageReading(lines=[])
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        # rapidocr's models take BGR arrays, as OpenCV reads them.
+        found = self._detector(_bgr(image))
+        if found.boxes is None or len(found.boxes) == 0:
+            return np.zeros((0, 4, 2), dtype=np.float32)
+        return np.asarray(found.boxes, dtype=np.float32).reshape(-1, 4, 2)
 
-        recognised = ocr.recognize_txt(crops)
-        upside_down = False
-        if use_angle_cls and crops:
-            classified = ocr.cls_and_rotate(crops)[1]
-            if is_upside_down([(label == "180", score) for label, score in classified.cls_res]):
-                # The line classifier is unsure on long Latin lines, so a page is only taken as upside
-                # down when reading it that way also gives the recogniser more confidence.
-                flipped = ocr.recognize_txt([np.ascontiguousarray(np.rot90(crop, 2)) for crop in crops])
-                if mean_confidence(flipped.txts, flipped.scores) > mean_confidence(recognised.txts, recognised.scores):
-                    recognised, upside_down = flipped, True
-        output = ocr.build_final_output(original, detected, TextClsOutput(), recognised, crops, op_record)
-        if output.boxes is None or output.txts is None:
-            return PageReading(lines=[], upside_down=upside_down)
-        lines = [
-            TextLine(text=text, confidence=round(float(score), 4), box=box_to_points(box))
-            for box, text, score in zip(output.boxes, output.txts, output.scores)
-        ]
-        return PageReading(lines=lines, upside_down=upside_down)
+    def recognize(self, crops: list[np.ndarray]) -> list[Recognised]:
+        if not crops:
+            return []
+        output = self._recognizer(TextRecInput(img=[_bgr(crop) for crop in crops]))
+        return [Recognised(text, float(score)) for text, score in zip(output.txts, output.scores)]
+
+    def classify_upside_down(self, crops: list[np.ndarray]) -> list[tuple[bool, float]]:
+        if not crops:
+            return []
+        output = self._classifier([_bgr(crop) for crop in crops])
+        return [(label == "180", float(score)) for label, score in output.cls_res]
+
+
+def _bgr(image: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(image[:, :, ::-1])

@@ -25,20 +25,16 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from .base import OcrEngine, PageReading, TextLine, box_to_points, is_upside_down, mean_confidence
+from .base import OcrEngine, Recognised
 from .models import ModelSpec
 
 # Paddle Inference settings for CPU: the old IR (the PIR switch of paddle.inference.Config off) with oneDNN.
 # mkldnn_cache_capacity: oneDNN primitives kept per input shape; every page and text line has its own shape.
 CPU_ENGINE_CONFIG = {"run_mode": "mkldnn", "enable_new_ir": False, "mkldnn_cache_capacity": 10}
 
-# Text detection input size, as rapidocr sizes it for the onnxruntime engine: the shorter side enlarged to
-# at least 736 pixels (small text on small images is missed otherwise, upside-down Chinese lines first), the
-# longer side reduced to at most 2000 (PaddleX's default of 4000 makes big scans slow). Crops for the
-# recogniser are always taken from the image as given.
-DET_LIMIT_SIDE_LEN = 736
-DET_LIMIT_TYPE = "min"
-DET_MAX_SIDE_LIMIT = 2000
+# The pipeline sizes the detector's input itself (recognition/pipeline/detection.py): a limit no image
+# reaches leaves PaddleX's detector rounding the sides to multiples of 32 only.
+NO_RESIZE_LIMIT = 1_000_000
 
 # The model names PaddleX knows: they select its predictor classes. The files, not the names, define the
 # networks: the orientation classifier here is PP-OCR's ch_ppocr_mobile_v2.0_cls, run by the predictor of
@@ -64,7 +60,7 @@ def inference_configs(spec: ModelSpec) -> dict[str, dict]:
             "PreProcess": {"transform_ops": [
                 {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
                 # limit_side_len/limit_type (not resize_long) so that the pipeline's text_det_limit_* apply.
-                {"DetResizeForTest": {"limit_side_len": DET_LIMIT_SIDE_LEN, "limit_type": DET_LIMIT_TYPE}},
+                {"DetResizeForTest": {"limit_side_len": NO_RESIZE_LIMIT, "limit_type": "max"}},
                 {"NormalizeImage": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
                                     "scale": "1./255.", "order": "hwc"}},
                 {"ToCHWImage": None},
@@ -161,12 +157,12 @@ def downloads_models(spec: ModelSpec) -> bool:
 def pipeline_args(spec: ModelSpec, threads: int, use_gpu: bool, model_dirs: dict[str, Path] | None) -> dict:
     """Keyword arguments of paddleocr.PaddleOCR: local model directories, or None to download by language."""
     args: dict = {
-        "use_doc_orientation_classify": False,  # the page-level 180 degree vote is done in read()
+        "use_doc_orientation_classify": False,  # page orientation is the pipeline's (recognition/pipeline)
         "use_doc_unwarping": False,
-        "use_textline_orientation": True,  # loads the classifier; each read() says whether to run it
-        "text_det_limit_side_len": DET_LIMIT_SIDE_LEN,
-        "text_det_limit_type": DET_LIMIT_TYPE,
-        "text_rec_score_thresh": 0.0,  # keep every line, so that results align with the orientation angles
+        "use_textline_orientation": True,  # loads the line classifier that classify_upside_down runs
+        "text_det_limit_side_len": NO_RESIZE_LIMIT,
+        "text_det_limit_type": "max",
+        "text_rec_score_thresh": 0.0,
         "device": "gpu:0" if use_gpu else "cpu",
     }
     if not use_gpu:
@@ -178,7 +174,7 @@ def pipeline_args(spec: ModelSpec, threads: int, use_gpu: bool, model_dirs: dict
 
     # The pipeline configuration PaddleOCR starts from, with the one setting it has no argument for.
     config = load_pipeline_config("OCR")
-    config["SubModules"]["TextDetection"]["max_side_limit"] = DET_MAX_SIDE_LIMIT
+    config["SubModules"]["TextDetection"]["max_side_limit"] = NO_RESIZE_LIMIT
     args["paddlex_config"] = config
     if model_dirs is None:
         # One engine serves all of spec.langs: the first one is the language whose model reads them all
@@ -213,55 +209,44 @@ class PaddleEngine(OcrEngine):
         self.downloaded = downloads_models(spec)
         model_dirs = None if self.downloaded else prepare_model_dirs(spec)
         self._ocr = PaddleOCR(**pipeline_args(spec, threads, use_gpu, model_dirs))
-        # The pipeline's own steps (PaddleX's _OCRPipeline; pinned versions), to read lines again in the
-        # page's orientation.
+        # The pipeline's model steps (PaddleX's _OCRPipeline; pinned versions): the page pipeline around
+        # them is the service's own.
         self._pipeline = self._ocr.paddlex_pipeline._pipeline
 
-    def read(self, image: np.ndarray, use_angle_cls: bool) -> PageReading:
+    def detect(self, image: np.ndarray) -> np.ndarray:
         # PaddleX takes arrays as OpenCV reads them: BGR.
-        bgr = np.ascontiguousarray(image[:, :, ::-1])
-        result = self._ocr.predict(bgr, use_textline_orientation=use_angle_cls)[0]
-        polys = _as_list(result.get("rec_polys"))
-        texts = _as_list(result.get("rec_texts"))
-        scores = [float(score) for score in _as_list(result.get("rec_scores"))]
-        angles = _as_list(result.get("textline_orientation_angles"))
-        upside_down = False
-        if use_angle_cls and polys and len(angles) == len(polys):
-            # The pipeline turned each line its classifier found upside down. One page is scanned in one
-            # orientation: vote, then read every line in the page's orientation.
-            flipped = [angle == 1 for angle in angles]
-            page_flipped = is_upside_down([(is_flipped, 1.0) for is_flipped in flipped])
-            crops = list(self._pipeline._crop_by_polys(bgr, np.asarray(polys)))
-            if page_flipped:
-                # Upright and flipped readings of the whole page; the classifier is unsure on long Latin
-                # lines, so the page counts as upside down only when the recogniser is more confident so.
-                upright_texts, upright_scores = self._reread(crops, texts, scores, [i for i, f in enumerate(flipped) if f], False)
-                flipped_texts, flipped_scores = self._reread(crops, texts, scores, [i for i, f in enumerate(flipped) if not f], True)
-                if mean_confidence(flipped_texts, flipped_scores) > mean_confidence(upright_texts, upright_scores):
-                    texts, scores, upside_down = flipped_texts, flipped_scores, True
-                else:
-                    texts, scores = upright_texts, upright_scores
-            elif any(flipped):
-                texts, scores = self._reread(crops, texts, scores, [i for i, f in enumerate(flipped) if f], False)
+        found = next(iter(self._pipeline.text_det_model(
+            [_bgr(image)], limit_side_len=NO_RESIZE_LIMIT, limit_type="max", max_side_limit=NO_RESIZE_LIMIT)))
+        polys = _as_list(found.get("dt_polys"))
+        if not polys:
+            return np.zeros((0, 4, 2), dtype=np.float32)
+        return np.asarray(polys, dtype=np.float32).reshape(-1, 4, 2)
 
-        lines = [
-            TextLine(text=text, confidence=round(score, 4), box=box_to_points(poly))
-            for poly, text, score in zip(polys, texts, scores)
-        ]
-        return PageReading(lines=lines, upside_down=upside_down)
-
-    def _reread(self, crops, texts, scores, indices, rotate: bool) -> tuple[list[str], list[float]]:
-        """texts and scores with the lines at `indices` recognised again, turned by 180 degrees or not."""
-        texts, scores = list(texts), list(scores)
-        if not indices:
-            return texts, scores
-        images = [np.ascontiguousarray(np.rot90(crops[i], 2)) if rotate else crops[i] for i in indices]
+    def recognize(self, crops: list[np.ndarray]) -> list[Recognised]:
+        if not crops:
+            return []
+        images = [_bgr(crop) for crop in crops]
         # Batches of similar widths pad less, as the pipeline does.
         order = sorted(range(len(images)), key=lambda k: images[k].shape[1] / max(1, images[k].shape[0]))
+        results: list[Recognised] = [Recognised("", 0.0)] * len(images)
         for k, recognised in zip(order, self._pipeline.text_rec_model([images[k] for k in order])):
-            texts[indices[k]] = recognised["rec_text"]
-            scores[indices[k]] = float(recognised["rec_score"])
-        return texts, scores
+            results[k] = Recognised(recognised["rec_text"], float(recognised["rec_score"]))
+        return results
+
+    def classify_upside_down(self, crops: list[np.ndarray]) -> list[tuple[bool, float]]:
+        if not crops:
+            return []
+        classified = self._pipeline.textline_orientation_model([_bgr(crop) for crop in crops])
+        results = []
+        for item in classified:
+            label = int(np.asarray(item["class_ids"]).ravel()[0])
+            score = float(np.asarray(item["scores"]).ravel()[0])
+            results.append((label == 1, score))
+        return results
+
+
+def _bgr(image: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 def _as_list(value) -> list:

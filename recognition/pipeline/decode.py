@@ -12,7 +12,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from . import errors
+from .. import errors
 
 # Our own pixel check runs first; Pillow's bomb guard stays as a second line, never as the only one.
 Image.MAX_IMAGE_PIXELS = None
