@@ -47,7 +47,8 @@ def check_pixels(width: int, height: int) -> None:
 
 
 def to_rgb(image: Image.Image) -> np.ndarray:
-    """An 8-bit RGB array: EXIF rotation applied, transparency flattened onto white, 16-bit scaled."""
+    """An 8-bit RGB array: EXIF rotation applied, transparency flattened (flattening_background), 16-bit
+    scaled."""
     image = ImageOps.exif_transpose(image)
     if image.mode in {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}:
         values = np.asarray(image, dtype=np.float64)
@@ -59,9 +60,21 @@ def to_rgb(image: Image.Image) -> np.ndarray:
         image = image.convert("RGBA")
     if image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        background = Image.new("RGBA", rgba.size, flattening_background(np.asarray(rgba)))
         image = Image.alpha_composite(background, rgba)
     return np.asarray(image.convert("RGB"))
+
+
+def flattening_background(rgba: np.ndarray) -> tuple[int, int, int, int]:
+    """White behind dark content, black behind light content (white text on a transparent logo or
+    screenshot would vanish on white), judged from the brightness of the opaque pixels, as rapidocr's own
+    image loader does."""
+    alpha = rgba[..., 3]
+    opaque = rgba[..., :3][alpha > 127]
+    if opaque.size == 0 or alpha.min() > 127:
+        return (255, 255, 255, 255)
+    brightness = float((opaque.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).mean())
+    return (0, 0, 0, 255) if brightness > 127 else (255, 255, 255, 255)
 
 
 def raster_pages(data: bytes) -> Iterator[np.ndarray]:

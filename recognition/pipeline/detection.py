@@ -18,7 +18,7 @@ import numpy as np
 
 from ..engines import OcrEngine
 
-DET_MAX_SIDE = 1280
+DET_MAX_SIDE = 2000
 # Text this small (pixels high in the detector's input) is detected again at a higher resolution.
 DET_MIN_TEXT_HEIGHT = 12
 DET_TARGET_TEXT_HEIGHT = 24

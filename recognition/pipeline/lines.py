@@ -20,6 +20,9 @@ from .orientation import is_upside_down
 
 # A crop this much taller than wide is read as a vertical column.
 COLUMN_ASPECT = 1.5
+# A column read with less confidence than this is also read as two columns side by side: detectors take the
+# two thin columns of a double-line annotation (双行小注) for one.
+SPLIT_BELOW = 0.85
 # An image up to this size (pixels on its longer side), or shaped like a line, is read whole when no box
 # is detected on it.
 LINE_IMAGE_MAX_SIDE = 1024
@@ -67,10 +70,28 @@ def read_lines(engine: OcrEngine, image: np.ndarray, quads: np.ndarray, use_angl
             readings, upside_down = flipped, True
     if upside_down:
         height, width = image.shape[:2]
+        image = np.ascontiguousarray(np.rot90(image, 2))
         quads = np.stack([[width - 1, height - 1] - np.asarray(quad)[[2, 3, 0, 1]] for quad in quads])
-    lines = [ReadLine(np.asarray(quad), reading.text.strip(), reading.confidence)
-             for quad, reading in zip(quads, readings) if reading.text.strip()]
-    return lines, upside_down
+    lines = []
+    for quad, reading in zip(quads, readings):
+        lines.extend(_split_double_column(engine, image, np.asarray(quad), reading))
+    return [line for line in lines if line.text], upside_down
+
+
+def _split_double_column(engine: OcrEngine, image: np.ndarray, quad: np.ndarray, reading: Recognised
+                         ) -> list[ReadLine]:
+    """The line, or the two columns it turns out to hold when the recogniser reads both confidently."""
+    line = ReadLine(quad, reading.text.strip(), reading.confidence)
+    width, height = side_lengths(quad)
+    if reading.confidence >= SPLIT_BELOW or height < COLUMN_ASPECT * width:
+        return [line]
+    top, bottom = (quad[0] + quad[1]) / 2, (quad[3] + quad[2]) / 2
+    halves = [np.array([top, quad[1], quad[2], bottom]), np.array([quad[0], top, bottom, quad[3]])]
+    readings = engine.recognize([crop(image, half) for half in halves])
+    if all(half.text.strip() and half.confidence >= SPLIT_BELOW for half in readings):
+        return [ReadLine(half, half_reading.text.strip(), half_reading.confidence)
+                for half, half_reading in zip(halves, readings)]
+    return [line]
 
 
 def is_line_shaped(shape: tuple[int, ...]) -> bool:

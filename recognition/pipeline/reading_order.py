@@ -12,8 +12,9 @@ In the frame, a block of lines is read as follows (recursively, like an XY-cut):
    side at the same u are read across (the right annotation line, then the left one).
 2. *Sections*: consecutive bands that share a gutter — a stripe along v, at least MIN_GUTTER text heights
    wide, that no line of those bands crosses — form a multi-column section; a line across the gutter (a
-   heading, a footer, a caption spanning the columns) ends the section. On a vertical page the same rule
-   finds registers stacked one above the other (上下栏).
+   heading, a footer, a caption spanning the columns), a line of larger text, or a gap much wider than
+   the usual one between bands ends the section. On a vertical page the same rule finds registers
+   stacked one above the other (上下栏).
 3. Each column of a section is read through, as a block of its own, before the next one; a section
    without a gutter is read band by band.
 A gutter only separates columns of text: columns much wider than the gutter (COLUMN_TO_GUTTER) whose lines
@@ -39,7 +40,15 @@ SAME_LINE_TOLERANCE = 0.5
 MIN_GUTTER = 0.8
 # ... and each column it separates is at least this many times wider than the gutter.
 COLUMN_TO_GUTTER = 2.0
-# ... and its lines fill at least this fraction of its width (median over its bands).
+# A box reaching less than this many text heights past a gutter's far edge intrudes into the next column
+# (detectors bridge part of a narrow gutter) rather than spanning the columns.
+INTRUSION = 1.0
+# Bands further apart than this many times the block's usual gap between bands are separate blocks (a
+# heading or a footer above or below the columns).
+BLOCK_GAP = 2.0
+# Text this many times the block's text height is a heading: it never joins a multi-column section.
+HEADING_SIZE = 1.3
+# ... and a column's lines fill at least this fraction of its width (median over its bands).
 MIN_COLUMN_FILL = 0.5
 # Boxes slanted by more than this (radians) are not taken to measure the page's skew.
 MAX_SKEW = 0.2
@@ -179,27 +188,60 @@ def _read_band(band: list[_Box]) -> list[_Box]:
 def _sections(bands: list[list[_Box]], boxes: list[_Box]) -> list[tuple[list[list[_Box]], list[tuple[float, float]]]]:
     """Runs of consecutive bands with the gutters they share (none for a run read band by band)."""
     span = (min(box.u0 for box in boxes), max(box.u1 for box in boxes))
-    min_gutter = MIN_GUTTER * statistics.median(box.thickness for box in boxes)
+    text_height = statistics.median(box.thickness for box in boxes)
+    min_gutter = MIN_GUTTER * text_height
 
     def inner_gutters(free):
         return [(low, high) for low, high in free
                 if high - low >= min_gutter and low > span[0] and high < span[1]]
 
+    def respected(gutters, band_boxes):
+        return [gutter for gutter in gutters if not any(_spans(box, gutter, text_height) for box in band_boxes)]
+
+    gaps = [min(box.v0 for box in after) - max(box.v1 for box in before) for before, after in zip(bands, bands[1:])]
+    block_gap = max(BLOCK_GAP * statistics.median(gaps), MIN_GUTTER * text_height) if gaps else 0.0
+
     sections = []
     run: list[list[_Box]] = []
     free: list[tuple[float, float]] = []
-    for band in bands:
+    for index, band in enumerate(bands):
         band_free = _uncovered(span, band)
-        if run:
-            shared = _intersect(free, band_free)
-            if inner_gutters(shared):
+        if run and not (gaps[index - 1] > block_gap or _is_heading(band, text_height)
+                        or _is_heading(run[-1], text_height)):
+            gutters = inner_gutters(_intersect(free, band_free))
+            # A line's box that reaches a little into the next column does not end the section.
+            if not gutters:
+                gutters = respected(inner_gutters(free), band)
+            if not gutters and len(run) == 1:
+                gutters = respected(inner_gutters(band_free), run[0])
+            if gutters:
                 run.append(band)
-                free = shared
+                free = gutters
                 continue
+        if run:
             sections.append((run, _column_gutters(run, inner_gutters(free))))
         run, free = [band], band_free
     sections.append((run, _column_gutters(run, inner_gutters(free))))
     return sections
+
+
+def _is_heading(band: list[_Box], text_height: float) -> bool:
+    """A band of markedly larger text than the block's: a heading, read on its own."""
+    return min(box.thickness for box in band) >= HEADING_SIZE * text_height
+
+
+def _spans(box: _Box, gutter: tuple[float, float], text_height: float) -> bool:
+    """Whether the box runs across the gutter (a heading, a footer), rather than reaching less than
+    INTRUSION text heights past its far edge (a detector's box a little too long)."""
+    low, high = gutter
+    if box.u1 <= low or box.u0 >= high:
+        return False
+    centre = (box.u0 + box.u1) / 2
+    if low <= centre <= high:  # centred on the gutter: a short heading or footer, no column's line
+        return True
+    if centre < low:
+        return box.u1 - high > INTRUSION * text_height
+    return low - box.u0 > INTRUSION * text_height
 
 
 def _column_gutters(run: list[list[_Box]], gutters: list[tuple[float, float]]) -> list[tuple[float, float]]:
