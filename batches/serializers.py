@@ -15,7 +15,7 @@ class ScanRequestSerializer(serializers.Serializer):
     lang = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="识别语言，默认 OCR_LANG（ch）")
     use_angle_cls = serializers.JSONField(required=False, allow_null=True, help_text="是否使用方向分类，默认 true")
     text_layout = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                        help_text="horizontal（默认）、vertical_rl、vertical_lr")
+                                        help_text="auto（默认 OCR_TEXT_LAYOUT：每页按其文字方向）、horizontal、vertical_rl、vertical_lr")
     output_format = serializers.CharField(required=False, allow_null=True, allow_blank=True,
                                           help_text="line_by_line（默认）、column_by_column、char_by_char")
     recursive = serializers.JSONField(required=False, allow_null=True, help_text="是否扫描子目录，默认 true")

@@ -107,7 +107,7 @@ def path_hash(relative_path: str) -> str:
 class ScanOptions:
     lang: str = "ch"
     use_angle_cls: bool = True
-    text_layout: str = "horizontal"
+    text_layout: str = "auto"
     output_format: str = "line_by_line"
     recursive: bool = True
     file_patterns: tuple[str, ...] | None = None
@@ -334,7 +334,8 @@ def _recognize(task: BatchTask, result: OcrResult) -> dict:
     except OSError as error:
         return {"success": False, "error_message": f"FILE_UNREADABLE: 无法读取文件：{error.strerror or error}"}
     fields = {"file_size": len(data), "content_hash": hashlib.sha256(data).hexdigest()}
-    options = RecognitionOptions(lang=task.lang, use_angle_cls=task.use_angle_cls, return_details=True,
+    options = RecognitionOptions(lang=task.lang, use_angle_cls=task.use_angle_cls,
+                                 detect_orientation=settings.OCR_DETECT_ORIENTATION, return_details=True,
                                  text_layout=task.text_layout, output_format=task.output_format)
     try:
         outcome = recognize_bytes(data, options)

@@ -41,7 +41,7 @@ class ScanForm(forms.Form):
     directory = forms.ChoiceField(label="扫描目录", help_text="只能选择配置的扫描根目录（SCAN_ROOTS）下的目录")
     book_id = forms.CharField(label="书籍 ID", max_length=255)
     lang = forms.ChoiceField(label="语言")
-    text_layout = forms.ChoiceField(label="排版", choices=layout_choices, initial="horizontal")
+    text_layout = forms.ChoiceField(label="排版", choices=layout_choices, initial=settings.OCR_TEXT_LAYOUT)
     output_format = forms.ChoiceField(label="输出格式", choices=format_choices, initial="line_by_line")
     file_patterns = forms.CharField(label="文件匹配", required=False, max_length=500,
                                     help_text="如 *.jpg, *.png；留空则扫描所有支持的图片和 PDF",

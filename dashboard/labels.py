@@ -1,5 +1,7 @@
 """Chinese labels of the option values shown in the dashboard (the values themselves follow API.md)."""
 
+from django.conf import settings
+
 from recognition.pipeline.formats import OUTPUT_FORMATS
 from recognition.pipeline.reading_order import TEXT_LAYOUTS
 
@@ -14,7 +16,7 @@ LAYOUT_LABELS = {
     "horizontal": "横排（从上到下）",
     "vertical_rl": "竖排（从右到左，古籍、族谱）",
     "vertical_lr": "竖排（从左到右）",
-    "auto": "自动（按文字方向判断横排或竖排从右到左）",
+    "auto": "自动（每页、每个区域按其文字方向：横排，或竖排从右到左）",
 }
 FORMAT_LABELS = {
     "line_by_line": "逐行（每个文本框一行）",
@@ -29,8 +31,8 @@ STATUS_LABELS = {
     "failed": "失败",
     "cancelled": "已取消",
 }
-# Lines read with less confidence than this are highlighted in the overlays.
-LOW_CONFIDENCE = 0.8
+# Lines read with less confidence than this are highlighted in the overlays (the API flags them too).
+LOW_CONFIDENCE = settings.OCR_LOW_CONFIDENCE
 
 
 def lang_choices(langs):

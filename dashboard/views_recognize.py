@@ -38,7 +38,7 @@ def _recognize(request) -> dict:
 
 def _lines(result: dict) -> list[dict]:
     return [
-        {**detail, "low": detail["confidence"] < LOW_CONFIDENCE}
+        {**detail, "low": detail["low_confidence"]}
         for detail in result.get("details") or []
     ]
 
@@ -52,7 +52,7 @@ def index(request):
         "formats": format_choices(),
         "selected": {
             "lang": request.POST.get("lang") or settings.OCR_LANG,
-            "text_layout": request.POST.get("text_layout") or "horizontal",
+            "text_layout": request.POST.get("text_layout") or settings.OCR_TEXT_LAYOUT,
             "output_format": request.POST.get("output_format") or "line_by_line",
             "use_angle_cls": request.method == "GET" or request.POST.get("use_angle_cls") == "true",
         },

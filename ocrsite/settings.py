@@ -209,8 +209,11 @@ OCR_USE_ANGLE_CLS = env_bool("OCR_USE_ANGLE_CLS", True)
 OCR_DETECT_ORIENTATION = env_bool("OCR_DETECT_ORIENTATION", True)
 # Reading order when a request names none: auto reads each page (or region) in its own direction.
 OCR_TEXT_LAYOUT = env_str("OCR_TEXT_LAYOUT", "auto")
-# Lines recognised with less confidence are flagged `low_confidence` in details (never dropped); text read
-# from a whole image without any detected box is kept only above it.
+# Lines recognised with less confidence are flagged `low_confidence` in details and highlighted in the
+# dashboard and admin; they are never dropped.
+OCR_LOW_CONFIDENCE = env_float("OCR_LOW_CONFIDENCE", 0.8)
+# Text read from a whole image on which no box was detected (a word or line crop) is kept only with at
+# least this confidence: below it the "text" is mostly noise read as characters.
 OCR_MIN_CONFIDENCE = env_float("OCR_MIN_CONFIDENCE", 0.5)
 # CPU threads of one engine; 0 = cores divided by the OCR processes on this machine (WORKERS or
 # CELERY_WORKER_CONCURRENCY), so that processes together do not oversubscribe the cores.

@@ -15,13 +15,19 @@ LANG_HELP = "识别语言，默认 OCR_LANG（ch）。可选值见 GET /api/ocr/
 class RecognitionOptionsSerializer(serializers.Serializer):
     lang = serializers.CharField(required=False, default="ch", help_text=LANG_HELP)
     use_angle_cls = serializers.BooleanField(
-        required=False, default=True, help_text="判断页面是否倒置（旋转 180°）并按正确方向识别。")
+        required=False, default=True,
+        help_text="用文本行方向分类器与识别置信度判断页面是否倒置（旋转 180°），并按正确方向识别。")
+    detect_orientation = serializers.BooleanField(
+        required=False, default=True,
+        help_text="识别前判断整页方向（0°/90°/180°/270°）并转正；默认 OCR_DETECT_ORIENTATION（true）。"
+                  "结果的 rotation 给出所转角度，坐标框仍以上传图片为准。")
     return_details = serializers.BooleanField(
         required=False, default=True, help_text="返回每行文字的置信度与坐标框；false 时 details 为 null。")
     text_layout = serializers.ChoiceField(
-        choices=TEXT_LAYOUTS, required=False, default="horizontal",
-        help_text="排版方向：horizontal 横排（自上而下、自左而右）；vertical_rl 竖排从右到左（族谱、古籍）；"
-                  "vertical_lr 竖排从左到右；auto 自动：多数文字成竖列时按竖排从右到左，否则按横排。")
+        choices=TEXT_LAYOUTS, required=False, default="auto",
+        help_text="阅读顺序：auto 自动（默认，OCR_TEXT_LAYOUT）：每页、每个区域按其文字方向，竖列从右到左；"
+                  "horizontal 横排（自上而下、自左而右）；vertical_rl 竖排从右到左（族谱、古籍）；"
+                  "vertical_lr 竖排从左到右。各方向都识别多栏（逐栏读完）、跨栏标题与页脚、上下栏与双行小注。")
     output_format = serializers.ChoiceField(
         choices=OUTPUT_FORMATS, required=False, default="line_by_line",
         help_text="line_by_line 每个检测行一行；column_by_column 同一视觉行/列合并为一行；"
@@ -43,6 +49,8 @@ class DetailSerializer(serializers.Serializer):
     box = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField()),
         help_text="四个 [x, y] 点，从左上角起顺时针，为用户所见（EXIF 旋转后）图片的像素坐标")
+    low_confidence = serializers.BooleanField(
+        help_text="置信度低于 OCR_LOW_CONFIDENCE（默认 0.8）：仍在 text 中，供人工复核")
     page = serializers.IntegerField(required=False, help_text="多页文件中的页码（从 1 开始）")
 
 
@@ -54,6 +62,8 @@ class RecognitionResultSerializer(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
     width = serializers.IntegerField(required=False, help_text="单页图片的宽度（像素）")
     height = serializers.IntegerField(required=False, help_text="单页图片的高度（像素）")
+    rotation = serializers.IntegerField(
+        required=False, help_text="单页图片为正向阅读而逆时针转过的角度：0、90、180 或 270")
     pages = serializers.ListField(child=serializers.DictField(), required=False,
                                   help_text="多页文件（PDF、多页 TIFF）每页一个结果")
 

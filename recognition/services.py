@@ -89,7 +89,7 @@ def page_result(image: np.ndarray, options: RecognitionOptions) -> dict:
         reading = read_page(engine.engine, image, page_options)
     details = [
         {"text": line.text, "confidence": line.confidence, "box": [list(point) for point in line.box],
-         "low_confidence": line.confidence < settings.OCR_MIN_CONFIDENCE}
+         "low_confidence": line.confidence < settings.OCR_LOW_CONFIDENCE}
         for group in reading.groups for line in group
     ]
     return {

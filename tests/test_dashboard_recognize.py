@@ -129,7 +129,7 @@ def test_hostile_file_name_and_text_are_escaped(logged_in, monkeypatch, page_png
 
     def fake_recognize(data, options):
         return {"success": True, "text": hostile, "processing_time": 0.1, "error": None, "width": 10, "height": 10,
-                "details": [{"text": hostile, "confidence": 0.5, "box": [[0, 0], [5, 0], [5, 5], [0, 5]]}]}
+                "details": [{"text": hostile, "confidence": 0.5, "low_confidence": True, "box": [[0, 0], [5, 0], [5, 5], [0, 5]]}]}
 
     monkeypatch.setattr("dashboard.views_recognize.recognize_bytes", fake_recognize)
     response = logged_in.post("/", {"file": SimpleUploadedFile(hostile + ".png", page_png)})

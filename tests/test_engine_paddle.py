@@ -54,10 +54,9 @@ def test_upside_down_page_is_turned_and_read(engine):
     image = np.asarray(render_lines(CHINESE, face="serif", size=30, margin=30).rotate(180))
     reading = read(engine, image)
     assert reading.rotation == 180
-    text = normalise(reading_text(reading))
-    # PP-OCRv4 drops some punctuation between the line pieces it finds on this page (0.17-0.21 measured).
-    assert cer(text, "".join(CHINESE)) <= 0.25
-    assert "黄河入海流" in text and text.endswith("更上一层楼")
+    # Read in the pipeline's page orientation, PP-OCRv4 keeps the punctuation it dropped between line pieces
+    # when PaddleOCR's own pipeline read this page (CER 0.17-0.21 then).
+    assert normalise(reading_text(reading)) == normalise("".join(CHINESE))
     assert_boxes_inside(reading, image)
     # Boxes stay in the coordinates of the image given: the first line of the text is at the bottom.
     first = max(reading_lines(reading), key=lambda line: line.box[0][1])
@@ -108,7 +107,7 @@ def test_local_model_arguments(tmp_path):
     # oneDNN on the old IR: PIR with oneDNN fails at run time on paddlepaddle 3.3.1.
     assert args["engine_config"]["paddle_static"]["enable_new_ir"] is False
     assert args["engine_config"]["paddle_static"]["cpu_threads"] == 3
-    assert args["paddlex_config"]["SubModules"]["TextDetection"]["max_side_limit"] == paddle_engine.DET_MAX_SIDE_LIMIT
+    assert args["paddlex_config"]["SubModules"]["TextDetection"]["max_side_limit"] == paddle_engine.NO_RESIZE_LIMIT
 
 
 def test_download_arguments_name_the_official_models():

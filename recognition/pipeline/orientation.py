@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 # The page classifier is consulted for images shaped like a page, not like one line of text.
 PAGE_MIN_SIDE = 96
-PAGE_MAX_ASPECT = 3.0
+PAGE_MAX_ASPECT = 5.0
 # A turn is applied when the classifier is at least this sure of it.
 PAGE_MIN_SCORE = 0.6
 
