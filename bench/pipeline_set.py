@@ -70,6 +70,26 @@ def column_cut(line: str, length: int) -> list[str]:
     return [line[i:i + length] for i in range(0, len(line), length)]
 
 
+def register_page(rng: random.Random, count: int, face: str, size: int):
+    """A genealogy page of `count` registers (上下栏), three entries each cut into columns of 8 characters."""
+    registers = [[part for line in rng.sample(GENEALOGY_POOL, 3) for part in column_cut(line, 8)]
+                 for _ in range(count)]
+    return pages.render_vertical_registers(registers, face=face, size=size)
+
+
+def annotated_page(rng: random.Random, face: str, size: int):
+    """Five genealogy columns, most ending in a double-line annotation (双行小注) split over its two lines."""
+    columns = []
+    for line in rng.sample(GENEALOGY_POOL, 5):
+        if rng.random() < 0.6:
+            note = rng.choice(MORE_GENEALOGY)
+            half = (len(note) + 1) // 2
+            columns.append((line[:7], note[:half], note[half:]))
+        else:
+            columns.append((line, None, None))
+    return pages.render_vertical_annotated(columns, face=face, size=size)
+
+
 class SetWriter:
     """Saves images under a directory and collects their label records."""
 
@@ -147,23 +167,13 @@ def add_columns(writer: SetWriter, rng: random.Random) -> None:
 
 def add_registers(writer: SetWriter, rng: random.Random) -> None:
     for n, count in enumerate((2, 2, 3, 3)):
-        registers = [[part for line in rng.sample(GENEALOGY_POOL, 3) for part in column_cut(line, 8)]
-                     for _ in range(count)]
-        image, lines = pages.render_vertical_registers(registers, face=("kai", "ming")[n % 2], size=(36, 56)[n % 2])
+        image, lines = register_page(rng, count, face=("kai", "ming")[n % 2], size=(36, 56)[n % 2])
         writer.save(f"registers{count}_{n}", "registers", image, lines)
 
 
 def add_annotated(writer: SetWriter, rng: random.Random) -> None:
     for n in range(4):
-        columns = []
-        for line in rng.sample(GENEALOGY_POOL, 5):
-            if rng.random() < 0.6:
-                note = rng.choice(MORE_GENEALOGY)
-                half = (len(note) + 1) // 2
-                columns.append((line[:7], note[:half], note[half:]))
-            else:
-                columns.append((line, None, None))
-        image, lines = pages.render_vertical_annotated(columns, face=("kai", "ming")[n % 2], size=(48, 64)[n % 2])
+        image, lines = annotated_page(rng, face=("kai", "ming")[n % 2], size=(48, 64)[n % 2])
         writer.save(f"annotated_{n}", "annotated", image, lines)
 
 

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image, ImageDraw
 from rest_framework.test import APIClient
 
-from bench.pipeline_set import CJK_WORDS, GENEALOGY_POOL, LATIN_WORDS, MORE_GENEALOGY, chunk_chinese, \
-    chunk_english, column_cut, split_evenly
+from bench.pipeline_set import CJK_WORDS, GENEALOGY_POOL, LATIN_WORDS, annotated_page, chunk_chinese, \
+    chunk_english, register_page, split_evenly
 from bench.run_engines import ENGLISH, NEWS
 from tests import pages
 from tests.textmetrics import cer, normalise
@@ -186,36 +186,16 @@ def test_column_by_column_gives_one_line_per_visual_line_of_each_column(client):
 
 # --- Vertical genealogy: registers, annotations, a single tall column ---------------------------------------
 
-def register_page(count: int, seed: int, face: str, size: int):
-    rng = random.Random(seed)
-    registers = [[part for line in rng.sample(GENEALOGY_POOL, 3) for part in column_cut(line, 8)]
-                 for _ in range(count)]
-    return pages.render_vertical_registers(registers, face=face, size=size)
-
-
 @pytest.mark.parametrize("count, seed, face, size", [(2, 904, "kai", 36), (3, 905, "ming", 56)])
 def test_genealogy_registers_are_read_register_by_register_right_to_left(client, count, seed, face, size):
-    image, lines = register_page(count, seed, face, size)
+    image, lines = register_page(random.Random(seed), count, face, size)
     body = post(client, image)
     assert body["text"].split("\n") == lines, (body["text"], lines)
     assert body["rotation"] == 0
 
 
-def annotated_page(seed: int, face: str, size: int):
-    rng = random.Random(seed)
-    columns = []
-    for line in rng.sample(GENEALOGY_POOL, 5):
-        if rng.random() < 0.6:
-            note = rng.choice(MORE_GENEALOGY)
-            half = (len(note) + 1) // 2
-            columns.append((line[:7], note[:half], note[half:]))
-        else:
-            columns.append((line, None, None))
-    return pages.render_vertical_annotated(columns, face=face, size=size)
-
-
 def test_double_line_annotations_follow_their_column_right_then_left(client):
-    image, lines = annotated_page(906, "kai", 64)
+    image, lines = annotated_page(random.Random(906), "kai", 64)
     assert len(lines) > 5  # at least one column carries an annotation
     body = post(client, image)
     assert_exact(body, lines)

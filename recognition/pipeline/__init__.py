@@ -44,27 +44,25 @@ def read_page(engine: OcrEngine, image: np.ndarray, options: PageOptions) -> Pag
     rotation = page_turn(image, engine.threads) if options.detect_orientation else 0
     upright = turn(image, rotation)
     quads = np.array([ordered_corners(box) for box in detect_boxes(engine, upright)], dtype=np.float64)
+    lines = []
     if len(quads):
         lines, upside_down = read_lines(engine, upright, quads, options.use_angle_cls)
-        if upside_down:
-            rotation = (rotation + 180) % 360
-            upright = turn(upright, 180)
+        rotation += 180 if upside_down else 0
     elif is_line_shaped(upright.shape):
         whole = read_whole_image(engine, upright, options.min_confidence)
-        lines = []
         if whole is not None:
             line, extra_turn = whole
             lines = [line]
-            rotation = (rotation + extra_turn) % 360
-            upright = turn(upright, extra_turn)
-    else:
-        lines = []
-
-    # Ordered in the upright frame, returned in the frame of the image as given.
+            rotation += extra_turn
+    rotation %= 360
+    # The lines' quads are in the pixels of the image turned by `rotation`: ordered there, returned in the
+    # frame of the image as given.
+    height, width = image.shape[:2]
+    turned_shape = (height, width) if rotation % 180 == 0 else (width, height)
     upright_lines = [TextLine(line.text, round(float(line.confidence), 4), ordered_corners(line.quad))
                      for line in lines]
     back = {id(line): TextLine(line.text, line.confidence,
-                               ordered_corners(unturn_points(np.asarray(line.box), rotation, upright.shape)))
+                               ordered_corners(unturn_points(np.asarray(line.box), rotation, turned_shape)))
             for line in upright_lines}
     groups = [[back[id(line)] for line in group] for group in order_lines(upright_lines, options.text_layout)]
     return PageReading(groups=groups, rotation=rotation)

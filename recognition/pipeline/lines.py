@@ -64,35 +64,37 @@ def read_lines(engine: OcrEngine, image: np.ndarray, quads: np.ndarray, use_angl
     """The lines' text, and whether the page turned out to be upside down (then the quads and texts are
     those of the page turned by 180 degrees)."""
     crops = [crop(image, quad) for quad in quads]
-    readings = engine.recognize(crops)
     upside_down = False
-    if use_angle_cls and crops and is_upside_down(engine.classify_upside_down(crops)):
-        # The longest lines say it as surely as all of them, for a fraction of the reading.
+    if use_angle_cls and is_upside_down(engine.classify_upside_down(crops)):
+        # The classifier's vote is checked on the longest lines read both ways, before all are read once.
         sample = sorted(range(len(crops)), key=lambda i: crops[i].shape[1], reverse=True)[:FLIP_SAMPLE]
-        flipped = engine.recognize([np.ascontiguousarray(np.rot90(crops[i], 2)) for i in sample])
-        if weighted_confidence(flipped) > weighted_confidence([readings[i] for i in sample]):
-            upside_down = True
-            readings = engine.recognize([np.ascontiguousarray(np.rot90(line, 2)) for line in crops])
+        as_is = engine.recognize([crops[i] for i in sample])
+        turned = engine.recognize([np.ascontiguousarray(np.rot90(crops[i], 2)) for i in sample])
+        upside_down = weighted_confidence(turned) > weighted_confidence(as_is)
+    if upside_down:
+        crops = [np.ascontiguousarray(np.rot90(line, 2)) for line in crops]
+    readings = engine.recognize(crops)
+    lines = [line for quad, reading in zip(quads, readings)
+             for line in _split_double_column(engine, image, np.asarray(quad), reading, upside_down) if line.text]
     if upside_down:
         height, width = image.shape[:2]
-        image = np.ascontiguousarray(np.rot90(image, 2))
-        quads = np.stack([[width - 1, height - 1] - np.asarray(quad)[[2, 3, 0, 1]] for quad in quads])
-    lines = []
-    for quad, reading in zip(quads, readings):
-        lines.extend(_split_double_column(engine, image, np.asarray(quad), reading))
-    return [line for line in lines if line.text], upside_down
+        lines = [ReadLine([width - 1, height - 1] - line.quad[[2, 3, 0, 1]], line.text, line.confidence)
+                 for line in lines]
+    return lines, upside_down
 
 
-def _split_double_column(engine: OcrEngine, image: np.ndarray, quad: np.ndarray, reading: Recognised
-                         ) -> list[ReadLine]:
-    """The line, or the two columns it turns out to hold when the recogniser reads both confidently."""
+def _split_double_column(engine: OcrEngine, image: np.ndarray, quad: np.ndarray, reading: Recognised,
+                         upside_down: bool) -> list[ReadLine]:
+    """The line, or the two columns it turns out to hold when the recogniser reads both confidently (quads in
+    the pixels of `image`, read upside down if the page is)."""
     line = ReadLine(quad, reading.text.strip(), reading.confidence)
     width, height = side_lengths(quad)
     if reading.confidence >= SPLIT_BELOW or height < COLUMN_ASPECT * width:
         return [line]
     top, bottom = (quad[0] + quad[1]) / 2, (quad[3] + quad[2]) / 2
     halves = [np.array([top, quad[1], quad[2], bottom]), np.array([quad[0], top, bottom, quad[3]])]
-    readings = engine.recognize([crop(image, half) for half in halves])
+    crops = [crop(image, half) for half in halves]
+    readings = engine.recognize([np.ascontiguousarray(np.rot90(c, 2)) for c in crops] if upside_down else crops)
     if all(half.text.strip() and half.confidence >= SPLIT_BELOW for half in readings):
         return [ReadLine(half, half_reading.text.strip(), half_reading.confidence)
                 for half, half_reading in zip(halves, readings)]
