@@ -158,16 +158,16 @@ WARMUP: dict = {"state": "not_started", "error": None, "seconds": None}
 
 
 def warm_up(role: str) -> bool:
-    """Loads the engine for OCR_LANG in this process (when OCR_WARMUP). Never raises: a failure is kept
-    for the readiness endpoint, logged and counted."""
+    """Loads the engine for OCR_LANG and the page pipeline in this process (when OCR_WARMUP). Never raises:
+    a failure is kept for the readiness endpoint, logged and counted."""
     if not settings.OCR_WARMUP:
         WARMUP["state"] = "disabled"
         return True
     started = time.perf_counter()
     try:
-        from recognition.engines import engine_for
+        from recognition.services import warm_up as warm_up_recognition
 
-        engine_for(settings.OCR_LANG)
+        warm_up_recognition()
     except Exception as error:
         WARMUP.update(state="failed", error=str(error))
         logger.error("%s process %d: OCR engine warm-up failed: %s", role, os.getpid(), error)

@@ -129,6 +129,14 @@ def recognize_bytes(data: bytes, options: RecognitionOptions) -> dict:
     return result
 
 
+def warm_up() -> None:
+    """Loads the engine for OCR_LANG and the page pipeline's own model, and reads one page with them, so
+    that the first request pays for neither."""
+    canvas = np.full((240, 320, 3), 255, dtype=np.uint8)
+    canvas[100:124, 40:280] = 0
+    page_result(canvas, RecognitionOptions(lang=settings.OCR_LANG))
+
+
 def result_confidence(result: dict) -> float:
     """The mean confidence of the recognised lines (0 when nothing was read)."""
     lines = [detail for page in result.get("pages") or [result] for detail in page.get("details") or []]

@@ -7,7 +7,6 @@ Two sources, each where it is reliable:
   confidence on the lines read both ways has the last word (the line classifier flips long Latin lines).
 """
 
-import logging
 import threading
 
 import cv2
@@ -15,7 +14,6 @@ import numpy as np
 
 from ..engines.models import PAGE_ORIENTATION_MODEL
 
-logger = logging.getLogger(__name__)
 
 # The page classifier is consulted for images shaped like a page, not like one line of text.
 PAGE_MIN_SIDE = 96
