@@ -79,14 +79,24 @@ def _write_json(handle, task: BatchTask, rows, include_details: bool) -> int:
     return count
 
 
+# A cell starting with one of these is run as a formula by Excel and LibreOffice (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """Text as a spreadsheet shows it, never as a formula: an apostrophe before a formula's first
+    character, as OWASP recommends."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _write_csv(handle, rows) -> int:
     writer = csv.writer(handle)
     writer.writerow(CSV_HEADER)
     count = 0
     for result in rows:
         confidence = _confidence(result)
-        writer.writerow([result.relative_path, "" if result.volume is None else result.volume,
-                         "" if result.page_number is None else result.page_number, result.raw_text,
+        writer.writerow([csv_text(result.relative_path), "" if result.volume is None else result.volume,
+                         "" if result.page_number is None else result.page_number, csv_text(result.raw_text),
                          "" if confidence is None else f"{confidence:.4f}",
                          "成功" if result.success else f"失败：{result.error_message}" if result.error_message else "失败"])
         count += 1

@@ -47,11 +47,15 @@ def env_float(name: str, default: float) -> float:
         raise ValueError(f"{name}={value!r} is not a number") from None
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
+def env_list(name: str, default: list[str], paths: bool = False) -> list[str]:
+    """Comma-separated items; lists of `paths` also split at os.pathsep (':'), which URLs and host names
+    contain (`https://ocr.example.com` is one origin)."""
     value = env_str(name)
     if not value:
         return default
-    return [item.strip() for item in value.replace(os.pathsep, ",").split(",") if item.strip()]
+    if paths:
+        value = value.replace(os.pathsep, ",")
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 # --- Application -----------------------------------------------------------------------------------------
@@ -229,7 +233,7 @@ OCR_WARMUP = env_bool("OCR_WARMUP", True)
 API_PREFIX = "/" + env_str("API_PREFIX", "/api/ocr").strip("/")
 
 # --- Batch scanning --------------------------------------------------------------------------------------
-SCAN_ROOTS = [Path(p).resolve() for p in env_list("SCAN_ROOTS", [str(DATA_DIR / "scans")])]
+SCAN_ROOTS = [Path(p).resolve() for p in env_list("SCAN_ROOTS", [str(DATA_DIR / "scans")], paths=True)]
 TASK_DEFAULT_PRIORITY = env_int("TASK_DEFAULT_PRIORITY", 5)
 # A page whose worker dies more than this many times is recorded as failed (WORKER_LOST) instead of
 # being handed out again. (The seed's TASK_RETRY_DELAY has no use: a lost page is re-sent at once.)

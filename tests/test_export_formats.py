@@ -117,3 +117,16 @@ def test_big_book_exports_in_bounded_memory(book_dir):
         tracemalloc.stop()
         assert export.total_pages == 20000 and export.file_size > 40_000_000
         assert peak < 15_000_000, f"{fmt}: peak {peak / 1e6:.1f} MB for a {export.file_size / 1e6:.0f} MB file"
+
+
+def test_csv_cells_that_would_run_as_formulas_are_escaped(book_dir):
+    write_page(book_dir / "=HYPERLINK(1).png", ["+86 021 6543 2187"])
+    write_page(book_dir / "002.png", ["李氏族谱"])
+    task = services.task_create(book_id="公式", directory=str(book_dir), options=services.ScanOptions.from_raw({}))
+    task = services.task_run_inline(task_id=task.task_id)
+    read = OcrResult.objects.get(task=task, relative_path="=HYPERLINK(1).png").raw_text
+    assert read.startswith("+86")
+    body = APIClient().post("/api/ocr/batch/export", {"task_id": task.task_id, "format": "csv"}, format="json").json()
+    rows = list(csv.reader(io.StringIO(Path(body["file_path"]).read_text(encoding="utf-8-sig"))))
+    cells = {row[0]: row[3] for row in rows[1:]}
+    assert cells == {"'=HYPERLINK(1).png": "'" + read, "002.png": "李氏族谱"}
