@@ -51,6 +51,12 @@ class FileTooLarge(ApiError):
     default_message = "文件超过大小上限"
 
 
+class EncryptedPdf(ApiError):
+    status_code = 400
+    code = "ENCRYPTED_PDF"
+    default_message = "PDF 已加密（需要密码），请上传未加密的文件"
+
+
 class ImageTooLarge(ApiError):
     status_code = 413
     code = "IMAGE_TOO_LARGE"

@@ -145,3 +145,11 @@ def test_duplicate_detection_can_be_switched_off(client, book_dir, settings):
 def test_empty_directory_completes_at_once(client, book_dir):
     body = scan(client, book_id="b", directory=str(book_dir)).json()
     assert body["total_files"] == 0 and body["status"] == "completed"
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"book_id": "b", "directory": ', "not json"])
+def test_malformed_and_deeply_nested_json_is_a_coded_400(client, body):
+    response = client.generic("POST", "/api/ocr/batch/scan", body, content_type="application/json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "INVALID_REQUEST_BODY" and response.json()["success"] is False
+    assert BatchTask.objects.count() == 0

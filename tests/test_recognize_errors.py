@@ -52,6 +52,27 @@ def test_corrupt_pdf():
     assert_error(post(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", name="x.pdf"), 400, "CORRUPT_IMAGE")
 
 
+def encrypted_pdf() -> bytes:
+    """A one-page PDF behind the Standard security handler whose password is not empty."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+               b"<< /Filter /Standard /V 1 /R 2 /O <" + b"41" * 32 + b"> /U <" + b"42" * 32 + b"> /P -4 >>"]
+    pdf, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, b"00" * 16, b"00" * 16, xref)
+    return bytes(pdf)
+
+
+def test_encrypted_pdf_has_its_own_code():
+    body = assert_error(post(encrypted_pdf(), name="locked.pdf"), 400, "ENCRYPTED_PDF")
+    assert "密码" in body["message"]
+
+
 @override_settings(MAX_UPLOAD_SIZE=1000)
 def test_file_too_large(png):
     assert len(png) > 1000

@@ -102,6 +102,8 @@ def pdf_pages(data: bytes) -> Iterator[np.ndarray]:
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
+        if getattr(error, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
+            raise errors.EncryptedPdf() from error
         raise errors.CorruptImage(f"PDF 已损坏或无法解析：{error}") from error
     try:
         if len(document) == 0:
