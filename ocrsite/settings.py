@@ -31,20 +31,20 @@ def env_bool(name: str, default: bool) -> bool:
     raise ValueError(f"{name}={value!r} is not a boolean (use true or false)")
 
 
-def env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, kind: type, described: str):
     value = env_str(name)
     try:
-        return int(value) if value else default
+        return kind(value) if value else default
     except ValueError:
-        raise ValueError(f"{name}={value!r} is not an integer") from None
+        raise ValueError(f"{name}={value!r} is not {described}") from None
+
+
+def env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
-    value = env_str(name)
-    try:
-        return float(value) if value else default
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a number") from None
+    return _env_number(name, default, float, "a number")
 
 
 def env_list(name: str, default: list[str], paths: bool = False) -> list[str]:

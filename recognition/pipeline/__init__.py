@@ -61,8 +61,10 @@ def read_page(engine: OcrEngine, image: np.ndarray, options: PageOptions) -> Pag
     turned_shape = (height, width) if rotation % 180 == 0 else (width, height)
     upright_lines = [TextLine(line.text, round(float(line.confidence), 4), ordered_corners(line.quad))
                      for line in lines]
-    back = {id(line): TextLine(line.text, line.confidence,
-                               ordered_corners(unturn_points(np.asarray(line.box), rotation, turned_shape)))
-            for line in upright_lines}
-    groups = [[back[id(line)] for line in group] for group in order_lines(upright_lines, options.text_layout)]
+
+    def as_sent(line: TextLine) -> TextLine:
+        box = ordered_corners(unturn_points(np.asarray(line.box), rotation, turned_shape))
+        return TextLine(line.text, line.confidence, box)
+
+    groups = [[as_sent(line) for line in group] for group in order_lines(upright_lines, options.text_layout)]
     return PageReading(groups=groups, rotation=rotation)
