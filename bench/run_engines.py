@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.textmetrics import weighted_cer  # noqa: E402 (after the repository is on the path)
+
 ENGINES = ["PP-OCRv6_small", "PP-OCRv6_tiny", "PP-OCRv5_mobile", "PP-OCRv4_mobile"]  # model names
 CATEGORIES = ["doc_zh", "en", "vertical", "mixed", "rot180", "scan"]
 
@@ -150,11 +152,8 @@ def worker(model: str, eval_dir: Path, limit: int, threads: int) -> dict:
 def summarise(run: dict, categories: list[str]) -> dict:
     images = run["images"]
     row = {"model": run["model"], "engine": run["engine"], "n": len(images)}
-    # CER of a set: all its errors over all its characters (long pages weigh more than single lines).
     for category in ["all"] + categories:
-        chosen = [i for i in images if category == "all" or i["category"] == category]
-        chars = sum(i["chars"] for i in chosen)
-        row[category] = round(100 * sum(i["cer"] * i["chars"] for i in chosen) / chars, 1) if chars else None
+        row[category] = weighted_cer([i for i in images if category == "all" or i["category"] == category])
     row["median_s"] = round(statistics.median(i["seconds"] for i in images), 2) if images else None
     row["peak_rss_mb"] = run["peak_rss_mb"]
     row["load_s"] = run["load_s"]

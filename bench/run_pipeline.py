@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 # the service code comes from.
 from bench.pipeline_set import DEFAULT_DIR, SIZE_CLASSES, generate, load_labels  # noqa: E402
 from tests import pages  # noqa: E402
-from tests.textmetrics import cer, normalise  # noqa: E402
+from tests.textmetrics import cer, normalise, weighted_cer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -99,12 +99,6 @@ def run(set_dir: Path, code_root: Path | None, categories: set[str] | None, layo
     return {"set": str(set_dir), "code_root": str(code_root.resolve() if code_root else ROOT), "layout": layout,
             "engine": settings.OCR_ENGINE, "model": settings.OCR_MODEL,
             "wall_s": round(time.perf_counter() - started, 1), "images": images}
-
-
-def weighted_cer(images: list[dict], key: str = "cer") -> float | None:
-    """All errors over all characters, in %: a long page weighs more than a word."""
-    chars = sum(i["chars"] for i in images)
-    return round(100 * sum(i[key] * i["chars"] for i in images) / chars, 1) if chars else None
 
 
 def summarise(images: list[dict]) -> dict:

@@ -21,6 +21,13 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def weighted_cer(images: list[dict], key: str = "cer") -> float | None:
+    """CER of a set in %, from per-image records with `chars` and `key`: all its errors over all its
+    characters, so that a long page weighs more than a word."""
+    chars = sum(i["chars"] for i in images)
+    return round(100 * sum(i[key] * i["chars"] for i in images) / chars, 1) if chars else None
+
+
 def cer(recognised: str, truth: str) -> float:
     """Edit distance over the ground truth's length, both normalised; 0.0 is exact, 1.0 is all wrong."""
     recognised, truth = normalise(recognised), normalise(truth)

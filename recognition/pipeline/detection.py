@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from ..engines import OcrEngine
+from .geometry import side_lengths
 
 DET_MAX_SIDE = 2000
 # Text this small (pixels high in the detector's input) is detected again at a higher resolution.
@@ -42,7 +43,8 @@ def detect_boxes(engine: OcrEngine, image: np.ndarray) -> np.ndarray:
     budget = min(1.0, (DET_MAX_PIXELS / (height * width)) ** 0.5)
     if not len(boxes):
         return _detect_tiled(engine, image, budget)
-    text_height = float(np.median([_thickness(box) for box in boxes])) * scale
+    # The shorter side of a box is the height of its text, whichever its direction.
+    text_height = float(np.median([min(side_lengths(box)) for box in boxes])) * scale
     if text_height >= DET_MIN_TEXT_HEIGHT:
         return boxes
     finer = min(budget, scale * DET_TARGET_TEXT_HEIGHT / max(text_height, 1.0))
@@ -109,9 +111,3 @@ def _detect_scaled(engine: OcrEngine, image: np.ndarray, scale: float) -> np.nda
     boxes[..., 1] = np.clip(boxes[..., 1] * (height / target_h), 0, height - 1)
     return boxes
 
-
-def _thickness(box: np.ndarray) -> float:
-    """The shorter side of a box: the height of its text, whichever its direction."""
-    first = np.linalg.norm(box[0] - box[1])
-    second = np.linalg.norm(box[1] - box[2])
-    return float(min(first, second))

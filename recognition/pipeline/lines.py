@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..engines import OcrEngine, Recognised
-from .geometry import side_lengths
+from .geometry import side_lengths, turn, unturn_points
 from .orientation import is_upside_down
 
 # A crop this much taller than wide is read as a vertical column.
@@ -46,9 +46,7 @@ def crop(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     matrix = cv2.getPerspectiveTransform(np.asarray(quad, dtype=np.float32), target)
     line = cv2.warpPerspective(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE,
                                flags=cv2.INTER_CUBIC)
-    if height >= COLUMN_ASPECT * width:
-        line = np.rot90(line)
-    return np.ascontiguousarray(line)
+    return turn(line, 90) if height >= COLUMN_ASPECT * width else line
 
 
 def weighted_confidence(readings: list[Recognised]) -> float:
@@ -69,17 +67,15 @@ def read_lines(engine: OcrEngine, image: np.ndarray, quads: np.ndarray, use_angl
         # The classifier's vote is checked on the longest lines read both ways, before all are read once.
         sample = sorted(range(len(crops)), key=lambda i: crops[i].shape[1], reverse=True)[:FLIP_SAMPLE]
         as_is = engine.recognize([crops[i] for i in sample])
-        turned = engine.recognize([np.ascontiguousarray(np.rot90(crops[i], 2)) for i in sample])
+        turned = engine.recognize([turn(crops[i], 180) for i in sample])
         upside_down = weighted_confidence(turned) > weighted_confidence(as_is)
     if upside_down:
-        crops = [np.ascontiguousarray(np.rot90(line, 2)) for line in crops]
+        crops = [turn(line, 180) for line in crops]
     readings = engine.recognize(crops)
     lines = [line for quad, reading in zip(quads, readings)
              for line in _split_double_column(engine, image, np.asarray(quad), reading, upside_down) if line.text]
     if upside_down:
-        height, width = image.shape[:2]
-        lines = [ReadLine([width - 1, height - 1] - line.quad[[2, 3, 0, 1]], line.text, line.confidence)
-                 for line in lines]
+        lines = [ReadLine(unturn_points(line.quad, 180, image.shape), line.text, line.confidence) for line in lines]
     return lines, upside_down
 
 
@@ -94,7 +90,7 @@ def _split_double_column(engine: OcrEngine, image: np.ndarray, quad: np.ndarray,
     top, bottom = (quad[0] + quad[1]) / 2, (quad[3] + quad[2]) / 2
     halves = [np.array([top, quad[1], quad[2], bottom]), np.array([quad[0], top, bottom, quad[3]])]
     crops = [crop(image, half) for half in halves]
-    readings = engine.recognize([np.ascontiguousarray(np.rot90(c, 2)) for c in crops] if upside_down else crops)
+    readings = engine.recognize([turn(c, 180) for c in crops] if upside_down else crops)
     if all(half.text.strip() and half.confidence >= SPLIT_BELOW for half in readings):
         return [ReadLine(half, half_reading.text.strip(), half_reading.confidence)
                 for half, half_reading in zip(halves, readings)]
@@ -111,7 +107,7 @@ def read_whole_image(engine: OcrEngine, image: np.ndarray, min_confidence: float
     recogniser is surest of: 0 or 180, and 90 or 270 for a tall image. None below `min_confidence`."""
     height, width = image.shape[:2]
     turns = (0, 180, 90, 270) if height > width else (0, 180)
-    candidates = [np.ascontiguousarray(np.rot90(image, turn // 90)) for turn in turns]
+    candidates = [turn(image, degrees) for degrees in turns]
     readings = engine.recognize(candidates)
     best = max(range(len(turns)), key=lambda index: (bool(readings[index].text.strip()), readings[index].confidence))
     reading = readings[best]

@@ -139,7 +139,8 @@ def _in_frame(lines: list[TextLine], layout: str) -> list[_Box]:
 
 def _read_block(boxes: list[_Box]) -> list[list[_Box]]:
     groups: list[list[_Box]] = []
-    for bands, gutters in _sections(_bands(boxes), boxes):
+    text_height = statistics.median(box.thickness for box in boxes)
+    for bands, gutters in _sections(_bands(boxes, text_height), boxes, text_height):
         if not gutters:
             groups.extend(_read_band(band) for band in bands)
             continue
@@ -151,9 +152,8 @@ def _read_block(boxes: list[_Box]) -> list[list[_Box]]:
     return groups
 
 
-def _bands(boxes: list[_Box]) -> list[list[_Box]]:
+def _bands(boxes: list[_Box], text_height: float) -> list[list[_Box]]:
     """Boxes clustered into visual lines across the block, in reading order across (v)."""
-    text_height = statistics.median(box.thickness for box in boxes)
     bands: list[list[_Box]] = []
     centres: list[float] = []
     for box in sorted(boxes, key=lambda b: b.v_centre):
@@ -185,10 +185,10 @@ def _read_band(band: list[_Box]) -> list[_Box]:
     return ordered
 
 
-def _sections(bands: list[list[_Box]], boxes: list[_Box]) -> list[tuple[list[list[_Box]], list[tuple[float, float]]]]:
+def _sections(bands: list[list[_Box]], boxes: list[_Box], text_height: float
+              ) -> list[tuple[list[list[_Box]], list[tuple[float, float]]]]:
     """Runs of consecutive bands with the gutters they share (none for a run read band by band)."""
     span = (min(box.u0 for box in boxes), max(box.u1 for box in boxes))
-    text_height = statistics.median(box.thickness for box in boxes)
     min_gutter = MIN_GUTTER * text_height
 
     def inner_gutters(free):
