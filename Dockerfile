@@ -73,7 +73,7 @@ from recognition.engines import candidate_models; \
 models = [spec.name for spec in candidate_models()]; \
 assert models, 'no OCR model installed'; print('models in the image:', models)" \
  && python manage.py collectstatic --noinput --verbosity 0 \
- && rm -f /data/.secret_key
+ && rm -rf /data/.secret_key /data/broker /data/cache /data/metrics /data/scans
 
 VOLUME ["/data", "/app/logs"]
 EXPOSE 8000

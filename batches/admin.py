@@ -3,16 +3,16 @@
 Tasks and results are shown read-only: every change goes through the batch services (the same functions the
 REST API and the dashboard call), as admin actions that report what they did."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from dashboard.admin_support import DateHierarchyMixin
-from dashboard.labels import LOW_CONFIDENCE
-from dashboard.timing import format_duration, task_timing
-from recognition.errors import ApiError
+from core.admin_support import DateHierarchyMixin
+from core.errors import ApiError
+from core.timing import format_duration, task_timing
 
 from . import services
 from .models import BatchTask, OcrResult
@@ -77,21 +77,22 @@ class BatchTaskAdmin(DateHierarchyMixin, admin.ModelAdmin):
     list_display = ("short_id", "book_column", "status", "progress_column", "files_column", "success_column",
                     "failed_column", "duration", "pages_per_second", "created_at")
     list_display_links = ("short_id",)
-    list_filter = ("status", "lang", "text_layout", "output_format", "created_at")
+    list_filter = ("status", "lang", "text_layout", "output_format", "owner", "created_at")
     search_fields = ("task_id", "task_name", "book__book_id", "book__title", "source_directory",
                      "results__file_name", "results__relative_path", "results__raw_text")
     list_select_related = ("book",)
     list_per_page = 50
     ordering = ("-created_at", "-id")
     inlines = [OcrResultInline]
-    actions = ["cancel_tasks", "retry_failed_pages", "delete_tasks", "export_json", "export_csv"]
-    readonly_fields = ("task_id", "book", "task_name", "source_directory", "lang", "use_angle_cls", "text_layout",
+    # exports/admin.py adds the export actions (exports depends on batches, not the other way round).
+    actions = ["cancel_tasks", "retry_failed_pages", "delete_tasks"]
+    readonly_fields = ("task_id", "book", "owner", "task_name", "source_directory", "lang", "use_angle_cls", "text_layout",
                        "output_format", "recursive", "file_patterns", "status", "priority", "progress_column",
                        "total_files", "processed_files", "success_files", "failed_files", "duration",
                        "pages_per_second", "eta", "low_confidence_pages", "celery_task_id", "error_message",
                        "created_at", "started_at", "completed_at", "updated_at", "dashboard_links")
     fieldsets = (
-        (None, {"fields": ("task_id", "book", "task_name", "status", "progress_column", "dashboard_links")}),
+        (None, {"fields": ("task_id", "book", "owner", "task_name", "status", "progress_column", "dashboard_links")}),
         ("进度", {"fields": ("total_files", "processed_files", "success_files", "failed_files",
                            "low_confidence_pages", "duration", "pages_per_second", "eta")}),
         ("选项", {"fields": ("source_directory", "lang", "use_angle_cls", "text_layout", "output_format",
@@ -158,9 +159,9 @@ class BatchTaskAdmin(DateHierarchyMixin, admin.ModelAdmin):
     def eta(self, obj):
         return format_duration(task_timing(obj).eta)
 
-    @admin.display(description=f"低置信度页面（<{LOW_CONFIDENCE}）")
+    @admin.display(description=f"低置信度页面（<{settings.OCR_LOW_CONFIDENCE}）")
     def low_confidence_pages(self, obj):
-        return obj.results.filter(confidence__lt=LOW_CONFIDENCE).count()
+        return obj.results.filter(confidence__lt=settings.OCR_LOW_CONFIDENCE).count()
 
     @admin.display(description="控制台")
     def dashboard_links(self, obj):
@@ -211,49 +212,19 @@ class BatchTaskAdmin(DateHierarchyMixin, admin.ModelAdmin):
 
         self._each(request, queryset, "删除", delete)
 
-    def _export(self, request, queryset, fmt):
-        from exports.services import export_create
-
-        def export(task):
-            record = export_create(task=task, export_format=fmt)
-            url = reverse("dashboard:download", args=[task.task_id]) + f"?format={fmt}"
-            return format_html('{}（{} 页，{} 字节，<a href="{}">下载</a>）', task.task_id[:8], record.total_pages,
-                               record.file_size, url)
-
-        done = []
-        failed = []
-        for task in queryset:
-            try:
-                done.append(export(task))
-            except ApiError as error:
-                failed.append(f"{task.task_id[:8]}：{error.message}")
-        if done:
-            self.message_user(request, format_html("已导出 {} 个任务（{}）：", len(done), fmt.upper())
-                              + format_html("；".join(["{}"] * len(done)), *done), messages.SUCCESS)
-        if failed:
-            self.message_user(request, f"{len(failed)} 个任务无法导出：" + "；".join(failed), messages.WARNING)
-
-    @admin.action(description="导出所选任务（JSON）")
-    def export_json(self, request, queryset):
-        self._export(request, queryset, "json")
-
-    @admin.action(description="导出所选任务（CSV）")
-    def export_csv(self, request, queryset):
-        self._export(request, queryset, "csv")
-
 
 class LowConfidenceFilter(admin.SimpleListFilter):
     title = "置信度"
     parameter_name = "confidence"
 
     def lookups(self, request, model_admin):
-        return [("low", f"低于 {LOW_CONFIDENCE}"), ("ok", f"不低于 {LOW_CONFIDENCE}")]
+        return [("low", f"低于 {settings.OCR_LOW_CONFIDENCE}"), ("ok", f"不低于 {settings.OCR_LOW_CONFIDENCE}")]
 
     def queryset(self, request, queryset):
         if self.value() == "low":
-            return queryset.filter(confidence__lt=LOW_CONFIDENCE)
+            return queryset.filter(confidence__lt=settings.OCR_LOW_CONFIDENCE)
         if self.value() == "ok":
-            return queryset.filter(confidence__gte=LOW_CONFIDENCE)
+            return queryset.filter(confidence__gte=settings.OCR_LOW_CONFIDENCE)
         return queryset
 
 

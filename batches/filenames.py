@@ -110,8 +110,9 @@ def book_order_key(relative_path: str, position: PagePosition | None = None) -> 
     )
 
 
-def sort_book_order(relative_paths: list[str]) -> list[tuple[str, PagePosition]]:
-    """The files of a scan in book order, each with its parsed position."""
-    positioned = [(path, parse_position(path)) for path in relative_paths]
-    positioned.sort(key=lambda item: book_order_key(item[0], item[1]))
+def sort_book_order(files: list, path=lambda file: file) -> list[tuple[object, PagePosition]]:
+    """The files of a scan in book order, each with its parsed position; path gives a file's relative path
+    (by default the files are their relative paths)."""
+    positioned = [(file, parse_position(path(file))) for file in files]
+    positioned.sort(key=lambda item: book_order_key(path(item[0]), item[1]))
     return positioned

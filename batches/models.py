@@ -11,37 +11,11 @@ Seed tables `batch_tasks` and `ocr_results`, with their columns, plus what safe 
   is finished; its unique index makes duplicate detection atomic (MySQL and SQLite allow many NULLs).
 """
 
-import uuid
-
+from django.conf import settings
 from django.db import models
 
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
-
-
-class TaskStatus(models.TextChoices):
-    PENDING = "pending", "待启动"
-    QUEUED = "queued", "排队中"
-    PROCESSING = "processing", "处理中"
-    COMPLETED = "completed", "已完成"
-    FAILED = "failed", "失败"
-    CANCELLED = "cancelled", "已取消"
-
-
-ACTIVE_STATUSES = (TaskStatus.QUEUED, TaskStatus.PROCESSING)
-UNFINISHED_STATUSES = (TaskStatus.PENDING, TaskStatus.QUEUED, TaskStatus.PROCESSING)
-FINISHED_STATUSES = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
-
-
-class PageStatus(models.TextChoices):
-    PENDING = "pending", "待处理"
-    PROCESSING = "processing", "处理中"
-    SUCCESS = "success", "成功"
-    FAILED = "failed", "失败"
-
-
-DONE_PAGE_STATUSES = (PageStatus.SUCCESS, PageStatus.FAILED)
+from core.ids import new_uuid
+from core.statuses import FINISHED_STATUSES, PageStatus, TaskStatus
 
 
 class BatchTask(models.Model):
@@ -58,6 +32,9 @@ class BatchTask(models.Model):
     file_patterns = models.JSONField("文件匹配", null=True, blank=True)
     status = models.CharField("状态", max_length=20, choices=TaskStatus.choices, default=TaskStatus.PENDING)
     priority = models.IntegerField("优先级", default=5)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="batch_tasks", verbose_name="所有者",
+                              help_text="创建任务的用户（令牌所属用户或登录用户）；为空表示本机或未登录创建")
     total_files = models.IntegerField("总文件数", default=0)
     processed_files = models.IntegerField("已处理数", default=0)
     success_files = models.IntegerField("成功数", default=0)

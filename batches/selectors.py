@@ -5,7 +5,11 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import DONE_PAGE_STATUSES, BatchTask, OcrResult
+from core.errors import Forbidden
+from core.statuses import DONE_PAGE_STATUSES
+
+from . import errors
+from .models import BatchTask, OcrResult
 
 RECENT_PAGES = 10
 
@@ -14,9 +18,23 @@ def task_get(task_id: str) -> BatchTask | None:
     return BatchTask.objects.filter(task_id=str(task_id)).first()
 
 
-def task_list(*, status: str | None = None, book_id: str | None = None) -> QuerySet[BatchTask]:
-    """Newest first, optionally filtered by status and book."""
+def task_get_visible(task_id: str, principal) -> BatchTask:
+    """The task, if `principal` (core.access.Principal) may see it: TaskNotFound when there is none,
+    Forbidden when it belongs to another user."""
+    task = task_get(task_id)
+    if task is None:
+        raise errors.TaskNotFound(f"任务不存在：{task_id}")
+    if not principal.owns(task):
+        raise Forbidden("该任务属于其他用户")
+    return task
+
+
+def task_list(*, status: str | None = None, book_id: str | None = None, owner=None) -> QuerySet[BatchTask]:
+    """Newest first, optionally filtered by status and book; only `owner`'s tasks when that principal
+    (core.access.Principal) does not see every task."""
     tasks = BatchTask.objects.all().order_by("-created_at", "-id")
+    if owner is not None and not owner.sees_all:
+        tasks = tasks.filter(owner=owner.user)
     if status:
         tasks = tasks.filter(status=status)
     if book_id:

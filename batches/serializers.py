@@ -2,9 +2,31 @@
 format) are checked by the recognition service's own validation, in services.ScanOptions.from_raw, so both
 APIs accept the same values."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-STATUSES = ["pending", "queued", "processing", "completed", "failed", "cancelled"]
+from core.statuses import TaskStatus
+from recognition.pipeline.formats import OUTPUT_FORMATS
+from recognition.pipeline.reading_order import TEXT_LAYOUTS
+from recognition.serializers import LANGS
+
+STATUSES = TaskStatus.values
+EXPORT_FORMATS = ["json", "csv", "txt"]
+
+
+# Documentation-only field types: validation stays with services.ScanOptions.from_raw (one set of rules for
+# both APIs, with its own error codes); the docs show the values it accepts.
+@extend_schema_field({"type": "boolean", "nullable": True})
+class FlagField(serializers.JSONField):
+    """true/false (also "true"/"false"/1/0 as the recognition form fields); checked by ScanOptions."""
+
+
+def choice_doc(values, nullable: bool = True):
+    @extend_schema_field({"type": "string", "enum": list(values), **({"nullable": True} if nullable else {})})
+    class DocumentedChoice(serializers.CharField):
+        pass
+
+    return DocumentedChoice
 
 
 class ScanRequestSerializer(serializers.Serializer):
@@ -12,13 +34,15 @@ class ScanRequestSerializer(serializers.Serializer):
     directory = serializers.CharField(max_length=1000, help_text="服务器上的目录：绝对路径，或相对第一个 SCAN_ROOTS 的路径；必须在 SCAN_ROOTS 之内")
     task_name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
                                       help_text="任务名称（可选）")
-    lang = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="识别语言，默认 OCR_LANG（ch）")
-    use_angle_cls = serializers.JSONField(required=False, allow_null=True, help_text="是否使用方向分类，默认 true")
-    text_layout = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                        help_text="auto（默认 OCR_TEXT_LAYOUT：每页按其文字方向）、horizontal、vertical_rl、vertical_lr")
-    output_format = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                          help_text="line_by_line（默认）、column_by_column、char_by_char")
-    recursive = serializers.JSONField(required=False, allow_null=True, help_text="是否扫描子目录，默认 true")
+    lang = (choice_doc(LANGS) if LANGS else serializers.CharField)(
+        required=False, allow_null=True, allow_blank=True, help_text="识别语言，默认 OCR_LANG（ch）")
+    use_angle_cls = FlagField(required=False, allow_null=True, help_text="是否使用方向分类，默认 true")
+    text_layout = choice_doc(TEXT_LAYOUTS)(
+        required=False, allow_null=True, allow_blank=True,
+        help_text="auto（默认 OCR_TEXT_LAYOUT：每页按其文字方向）、horizontal、vertical_rl、vertical_lr")
+    output_format = choice_doc(OUTPUT_FORMATS)(required=False, allow_null=True, allow_blank=True,
+                                               help_text="line_by_line（默认）、column_by_column、char_by_char")
+    recursive = FlagField(required=False, allow_null=True, help_text="是否扫描子目录，默认 true")
     file_patterns = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
                                           allow_null=True, max_length=50,
                                           help_text="文件名模式（不区分大小写），默认所有支持的图片和 PDF")
@@ -29,19 +53,17 @@ class ScanRequestSerializer(serializers.Serializer):
 
 class ExportRequestSerializer(serializers.Serializer):
     task_id = serializers.CharField(max_length=36, help_text="任务 ID")
-    format = serializers.CharField(required=False, default="json", help_text="json（默认）、csv、txt")
+    format = choice_doc(EXPORT_FORMATS, nullable=False)(required=False, default="json", help_text="json（默认）、csv、txt")
     include_details = serializers.BooleanField(required=False, default=False,
                                                help_text="JSON 中包含每行的文字框和置信度")
 
 
 class TaskListQuerySerializer(serializers.Serializer):
-    status = serializers.CharField(required=False)
-
-    def validate_status(self, value):
-        if value not in STATUSES:
-            raise serializers.ValidationError(f"可选：{', '.join(STATUSES)}")
-        return value
-    book_id = serializers.CharField(required=False, max_length=255)
+    # An empty value (`?status=`) means no filter, as an omitted one.
+    status = serializers.ChoiceField(choices=STATUSES, required=False, allow_blank=True, help_text="只列出该状态的任务")
+    book_id = serializers.CharField(required=False, allow_blank=True, max_length=255, help_text="只列出该书的任务")
+    page = serializers.IntegerField(required=False, min_value=1, help_text="页码，从 1 开始；超出范围返回 404")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, help_text="每页任务数，默认 20，最多 200")
 
 
 # --- Output shapes (documentation only) ---------------------------------------------------------------------
@@ -114,7 +136,7 @@ class ExportResponseSerializer(serializers.Serializer):
     download_url = serializers.CharField()
     file_size = serializers.IntegerField()
     total_pages = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
     message = serializers.CharField()
 
 

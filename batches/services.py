@@ -10,6 +10,7 @@ so a page delivered twice (redelivery after a killed worker) is counted once. Th
 processed_files reach total_files completes the task.
 """
 
+import errno
 import hashlib
 import json
 import logging
@@ -25,32 +26,35 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from books.services import book_upsert
+from core import errors as core_errors
+from core.paths import inside_scan_roots
 from recognition import errors as recognition_errors
 
 from . import errors
 from .filenames import sort_book_order
-from .models import (ACTIVE_STATUSES, DONE_PAGE_STATUSES, FINISHED_STATUSES, UNFINISHED_STATUSES, BatchTask,
-                     OcrResult, PageStatus, TaskStatus)
+from .models import BatchTask, OcrResult
+from core.statuses import (ACTIVE_STATUSES, DONE_PAGE_STATUSES, FINISHED_STATUSES, UNFINISHED_STATUSES, PageStatus,
+                           TaskStatus)
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pdf")
 DEFAULT_FILE_PATTERNS = ["*" + ext for ext in SUPPORTED_EXTENSIONS]
 BULK_SIZE = 2000
+SOURCE_DIRECTORY_MAX = BatchTask._meta.get_field("source_directory").max_length
+RELATIVE_PATH_MAX = OcrResult._meta.get_field("relative_path").max_length
+ELLIPSIS = "…"
 
 
 # --- Paths -----------------------------------------------------------------------------------------------
-
-def _inside_roots(path: Path) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in settings.SCAN_ROOTS)
-
 
 def resolve_scan_directory(directory: str) -> Path:
     """The real directory a client names, which must lie inside SCAN_ROOTS once symlinks are resolved.
 
     Relative paths are taken relative to the first scan root. `..` components, absolute paths and symlinks
     that lead outside the roots all get PathNotAllowed, checked before anything about the path's existence
-    is looked at, so the answer does not tell whether a path outside the roots exists."""
+    is looked at, so the answer does not tell whether a path outside the roots exists. A directory the task
+    row could not store (a name that is not UTF-8, a path longer than source_directory) is refused."""
     raw = str(directory or "").strip()
     if not raw or "\x00" in raw:
         raise errors.PathNotAllowed()
@@ -63,18 +67,28 @@ def resolve_scan_directory(directory: str) -> Path:
         resolved = candidate.resolve(strict=False)
     except (OSError, RuntimeError):
         raise errors.PathNotAllowed() from None
-    if not _inside_roots(resolved):
+    if not inside_scan_roots(resolved):
         raise errors.PathNotAllowed()
-    if not resolved.exists():
-        raise errors.DirectoryNotFound(f"目录不存在：{directory}")
-    if not resolved.is_dir():
-        raise errors.NotADirectory(f"路径不是目录：{directory}")
+    try:
+        if not resolved.exists():
+            raise errors.DirectoryNotFound(f"目录不存在：{directory}")
+        if not resolved.is_dir():
+            raise errors.NotADirectory(f"路径不是目录：{directory}")
+    except OSError as error:  # ENAMETOOLONG: a name over 255 bytes, or a path over PATH_MAX
+        raise errors.PathTooLong() if error.errno == errno.ENAMETOOLONG else errors.DirectoryNotFound() from None
+    shown = _escaped(str(resolved))
+    if shown != str(resolved):
+        raise errors.InvalidFileName(f"目录名不是 UTF-8 编码，无法保存：{shown}")
+    if len(str(resolved)) > SOURCE_DIRECTORY_MAX:
+        raise errors.PathTooLong(f"目录路径超过 {SOURCE_DIRECTORY_MAX} 个字符，无法保存：请缩短路径后重新扫描")
     return resolved
 
 
 def list_scan_files(root: Path, *, recursive: bool, file_patterns: list[str] | None) -> list[str]:
-    """Relative POSIX paths of the supported files under root matching the patterns (case-insensitive).
-    Hidden files and folders are skipped, and so is anything whose real path leaves the scan roots."""
+    """Relative POSIX paths of the supported files under root matching the patterns (case-insensitive), as
+    os.fsdecode names them: a name that is not UTF-8 keeps its bytes as lone surrogates (see scan_file).
+    Hidden files and folders are skipped, and so is anything whose real path leaves the scan roots, and
+    symlinks that loop (folder links are never followed; a file link must resolve)."""
     patterns = [p.lower() for p in (file_patterns or DEFAULT_FILE_PATTERNS)]
     found = []
     for folder, subfolders, files in os.walk(root, followlinks=False):
@@ -89,7 +103,7 @@ def list_scan_files(root: Path, *, recursive: bool, file_patterns: list[str] | N
             path = folder_path / name
             if path.is_symlink():
                 try:
-                    if not _inside_roots(path.resolve(strict=True)) or not path.is_file():
+                    if not inside_scan_roots(path.resolve(strict=True)) or not path.is_file():
                         continue
                 except (OSError, RuntimeError):
                     continue
@@ -98,7 +112,52 @@ def list_scan_files(root: Path, *, recursive: bool, file_patterns: list[str] | N
 
 
 def path_hash(relative_path: str) -> str:
-    return hashlib.sha256(relative_path.encode("utf-8")).hexdigest()
+    """sha256 of the path's bytes on disk (os.fsencode: UTF-8, and the original bytes of a name that is not
+    UTF-8), so that every listed file has its own row even when its stored relative_path had to change."""
+    return hashlib.sha256(os.fsencode(relative_path)).hexdigest()
+
+
+def _escaped(name: str) -> str:
+    """A file system name as valid UTF-8, which MariaDB's utf8mb4 can store: bytes that are not UTF-8
+    shown as \\xNN. The name itself when it is UTF-8."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class ScanFile:
+    """One listed file as its OcrResult row stores it. error is set when relative_path cannot be the file's
+    real name (not UTF-8, or longer than the column): the page is recorded as failed at once."""
+    relative_path: str
+    path_hash: str
+    error: core_errors.ApiError | None
+
+
+def scan_file(name: str) -> ScanFile:
+    """The row of a name list_scan_files found. A name that is not UTF-8 is stored escaped; a path longer
+    than the relative_path column is stored as its end (the file and its nearest folders, which give the
+    volume and page) after an ellipsis. path_hash stays that of the real name, so it is unique per file."""
+    stored = _escaped(name)
+    if len(stored) > RELATIVE_PATH_MAX:
+        stored = ELLIPSIS + stored[-(RELATIVE_PATH_MAX - len(ELLIPSIS)):]
+    digest = path_hash(name)
+    if digest == path_hash(stored):
+        return ScanFile(stored, digest, None)
+    return ScanFile(stored, digest, _unstorable_name_error(stored, os.fsencode(name)))
+
+
+def _unstorable_name_error(relative_path: str, real_name: bytes | None = None) -> core_errors.ApiError:
+    """Why a row's relative_path is not its file's name (scan_file changed it); real_name, when known,
+    adds the name read as GBK, the usual encoding of such names, so the operator can tell which page it is."""
+    if len(relative_path) == RELATIVE_PATH_MAX and relative_path.startswith(ELLIPSIS):
+        return errors.PathTooLong(f"相对路径超过 {RELATIVE_PATH_MAX} 个字符，无法保存：{relative_path[:80]}…；"
+                                  "请缩短目录或文件名后重新扫描")
+    message = f"文件名不是 UTF-8 编码，无法保存和读取：{relative_path}"
+    if real_name:
+        try:
+            message += f"（按 GBK 读作：{real_name.decode('gbk')}）"
+        except UnicodeDecodeError:
+            pass  # not GBK either: the escaped bytes are all there is to show
+    return errors.InvalidFileName(message + "；请改为 UTF-8 文件名后重新扫描")
 
 
 # --- Options and duplicate fingerprint -------------------------------------------------------------------
@@ -124,7 +183,7 @@ class ScanOptions:
             if isinstance(patterns, str):
                 patterns = [p for p in patterns.split(",")]
             if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
-                raise recognition_errors.InvalidParameter("file_patterns 必须是字符串数组", field="file_patterns")
+                raise core_errors.InvalidParameter("file_patterns 必须是字符串数组", field="file_patterns")
             patterns = tuple(sorted({p.strip() for p in patterns if p.strip()})) or None
         recursive = raw.get("recursive")
         from recognition.services import parse_bool
@@ -171,13 +230,14 @@ def _duplicate_error(fingerprint: str) -> errors.DuplicateTask:
 # --- Create, start -----------------------------------------------------------------------------------------
 
 def task_create(*, book_id: str, directory: str, options: ScanOptions, priority: int | None = None,
-                task_name: str = "", auto_start: bool = True) -> BatchTask:
+                task_name: str = "", auto_start: bool = True, owner=None) -> BatchTask:
     """A new scan of directory for book_id. Refused with DuplicateTask while an unfinished task covers the
-    same resolved directory with the same options (atomically: the unique active_fingerprint column)."""
+    same resolved directory with the same options (atomically: the unique active_fingerprint column).
+    `owner` is the user the task belongs to (None: created without a login or token)."""
     root = resolve_scan_directory(directory)
     priority = settings.TASK_DEFAULT_PRIORITY if priority is None else int(priority)
     if not 1 <= priority <= 10:
-        raise recognition_errors.InvalidParameter("priority 必须在 1 到 10 之间", field="priority")
+        raise core_errors.InvalidParameter("priority 必须在 1 到 10 之间", field="priority")
     fields = dict(source_directory=str(root), lang=options.lang, use_angle_cls=options.use_angle_cls,
                   text_layout=options.text_layout, output_format=options.output_format,
                   recursive=options.recursive, file_patterns=list(options.file_patterns) if options.file_patterns
@@ -186,8 +246,9 @@ def task_create(*, book_id: str, directory: str, options: ScanOptions, priority:
     if fingerprint and _duplicate_precheck(fingerprint):
         raise _duplicate_error(fingerprint)  # the cheap answer; the unique index below is the real guard
 
-    pages = sort_book_order(list_scan_files(root, recursive=options.recursive,
-                                            file_patterns=fields["file_patterns"]))
+    files = [scan_file(name) for name in list_scan_files(root, recursive=options.recursive,
+                                                         file_patterns=fields["file_patterns"])]
+    pages = sort_book_order(files, path=lambda file: file.relative_path)
     volumes = {position.volume for _, position in pages if position.volume is not None}
     try:
         with transaction.atomic():
@@ -195,19 +256,24 @@ def task_create(*, book_id: str, directory: str, options: ScanOptions, priority:
                                total_volumes=len(volumes))
             task = BatchTask.objects.create(book=book, task_name=task_name or f"{book_id} {root.name}",
                                             priority=priority, total_files=len(pages),
-                                            active_fingerprint=fingerprint, **fields)
+                                            active_fingerprint=fingerprint, owner=owner, **fields)
             batch = []
-            for sequence, (relative_path, position) in enumerate(pages):
+            for sequence, (file, position) in enumerate(pages):
+                # A file its row cannot name is failed now: no worker could open it by that name.
+                failed = {} if file.error is None else dict(
+                    status=PageStatus.FAILED, success=False, error_message=f"{file.error.code}: {file.error.message}")
                 batch.append(OcrResult(
-                    task=task, book_id=book_id, file_name=Path(relative_path).name[:255],
-                    relative_path=relative_path, path_hash=path_hash(relative_path), sequence=sequence,
+                    task=task, book_id=book_id, file_name=Path(file.relative_path).name[:255],
+                    relative_path=file.relative_path, path_hash=file.path_hash, sequence=sequence,
                     volume=None if position.volume is None else str(position.volume),
-                    page_number=position.page))
+                    page_number=position.page, **failed))
                 if len(batch) >= BULK_SIZE:
                     OcrResult.objects.bulk_create(batch)
                     batch = []
             if batch:
                 OcrResult.objects.bulk_create(batch)
+            if any(file.error for file in files):
+                _recount(task.pk)
     except IntegrityError:
         if fingerprint and BatchTask.objects.filter(active_fingerprint=fingerprint).exists():
             raise _duplicate_error(fingerprint) from None
@@ -323,10 +389,14 @@ def _recognize(task: BatchTask, result: OcrResult) -> dict:
     """The page's fields to write: success with text, details and confidence, or failure with its error."""
     from recognition.services import RecognitionOptions, recognize_bytes, result_confidence
 
+    if result.path_hash != path_hash(result.relative_path):
+        # The stored path is not the file's name (see scan_file): never open whatever file it happens to name.
+        error = _unstorable_name_error(result.relative_path)
+        return {"success": False, "error_message": f"{error.code}: {error.message}"}
     path = Path(task.source_directory) / result.relative_path
     try:
         real = path.resolve(strict=True)
-        if not _inside_roots(real):
+        if not inside_scan_roots(real):
             raise errors.PathNotAllowed()
         data = real.read_bytes()
     except errors.PathNotAllowed as error:
@@ -341,7 +411,7 @@ def _recognize(task: BatchTask, result: OcrResult) -> dict:
         outcome = recognize_bytes(data, options)
     except recognition_errors.EngineUnavailableError:
         raise
-    except recognition_errors.ApiError as error:
+    except core_errors.ApiError as error:
         return {**fields, "success": False, "error_message": f"{error.code}: {error.message}"}
     except Exception as error:  # one bad page never stops the book
         logger.exception("page %s of task %s failed", result.relative_path, task.task_id)
@@ -494,13 +564,11 @@ def task_retry(*, task_id: str, send: bool = True) -> tuple[BatchTask, int]:
 
 
 def task_delete(*, task_id: str) -> None:
-    """Deletes the task, its results, its export records and files; a running task is cancelled first."""
-    from exports.services import export_files_delete
-
+    """Deletes the task, its results, its export records and (exports/signals.py) files; a running task is
+    cancelled first."""
     task = _get_task(task_id)
     if task.status in UNFINISHED_STATUSES:
         task_cancel(task_id=task_id)
-    export_files_delete(task=task)
     with transaction.atomic():
         _get_task(task_id, lock=True)
         OcrResult.objects.filter(task=task).delete()

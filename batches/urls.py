@@ -14,6 +14,4 @@ urlpatterns = [
     path("retry/<str:task_id>", views.RetryView.as_view(), name="retry"),
     path("delete/<str:task_id>", views.DeleteView.as_view(), name="delete"),
     path("tasks", views.TaskListView.as_view(), name="tasks"),
-    path("export", views.ExportView.as_view(), name="export"),
-    path("download/<str:task_id>", views.DownloadView.as_view(), name="download"),
 ]

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.html import format_html
 
-from dashboard.admin_support import DateHierarchyMixin
+from core.admin_support import DateHierarchyMixin
 
 from .models import Book
 

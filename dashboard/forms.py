@@ -7,6 +7,8 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 
+from batches.filenames import book_order_key
+
 from .labels import format_choices, layout_choices
 
 # Listing stops here: enough to pick a book folder, bounded for huge trees.
@@ -15,7 +17,7 @@ MAX_DIRECTORIES = 1000
 
 
 def scan_directories() -> list[tuple[str, str]]:
-    """(absolute path, label) of each scan root and its subdirectories (hidden ones skipped), sorted."""
+    """(absolute path, label) of each scan root and its subdirectories (hidden ones skipped), in book order."""
     choices: list[tuple[str, str]] = []
     for root in settings.SCAN_ROOTS:
         root = Path(root).resolve()
@@ -23,7 +25,8 @@ def scan_directories() -> list[tuple[str, str]]:
             continue
         choices.append((str(root), f"{root}"))
         for current, dirs, _files in os.walk(root, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            # The order of the pages: 卷二 before 卷三 before 卷十, 2 before 10.
+            dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=book_order_key)
             depth = len(Path(current).relative_to(root).parts)
             if depth >= MAX_DEPTH:
                 dirs[:] = []

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 
+from core.statuses import TaskStatus
+
 from recognition.pipeline.formats import OUTPUT_FORMATS
 from recognition.pipeline.reading_order import TEXT_LAYOUTS
 
@@ -23,14 +25,7 @@ FORMAT_LABELS = {
     "column_by_column": "按行/列合并",
     "char_by_char": "连续文本",
 }
-STATUS_LABELS = {
-    "pending": "待启动",
-    "queued": "排队中",
-    "processing": "处理中",
-    "completed": "已完成",
-    "failed": "失败",
-    "cancelled": "已取消",
-}
+STATUS_LABELS = dict(TaskStatus.choices)
 # Lines read with less confidence than this are highlighted in the overlays (the API flags them too).
 LOW_CONFIDENCE = settings.OCR_LOW_CONFIDENCE
 

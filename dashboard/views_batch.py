@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,13 +19,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from batches import selectors as batch_selectors
 from batches import services as batch_services
-from batches.models import FINISHED_STATUSES, UNFINISHED_STATUSES, BatchTask, OcrResult, PageStatus
+from batches.models import BatchTask, OcrResult
+from core.access import principal_of
+from core.paths import inside_scan_roots, is_within
+from core.statuses import FINISHED_STATUSES, UNFINISHED_STATUSES, PageStatus
 from exports.models import ExportFormat
 from recognition import errors
 
 from .forms import ScanForm
 from .labels import FORMAT_LABELS, LANG_LABELS, LAYOUT_LABELS, LOW_CONFIDENCE, STATUS_LABELS
-from .timing import task_timing
+from core.timing import task_timing
 from .views_recognize import _langs
 
 TASKS_PER_PAGE = 20
@@ -57,7 +61,8 @@ def _task_list_context(request, form=None) -> dict:
     book = request.GET.get("book", "").strip()
     if status not in STATUS_LABELS:
         status = ""
-    tasks = batch_selectors.task_list(status=status or None, book_id=book or None).select_related("book")
+    tasks = batch_selectors.task_list(status=status or None, book_id=book or None,
+                                      owner=principal_of(request)).select_related("book")
     page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
     return {
         "form": form or ScanForm(langs=_langs()),
@@ -69,6 +74,7 @@ def _task_list_context(request, form=None) -> dict:
         "export_formats": EXPORT_FORMATS,
         "scan_roots": [str(root) for root in settings.SCAN_ROOTS],
         "unfinished": list(UNFINISHED_STATUSES),
+        "finished": list(FINISHED_STATUSES),
     }
 
 
@@ -91,7 +97,7 @@ def scan(request):
                 "file_patterns": data["file_patterns"],
             })
             task = batch_services.task_create(book_id=data["book_id"], directory=data["directory"], options=options,
-                                              priority=data["priority"], auto_start=True)
+                                              priority=data["priority"], auto_start=True, owner=request.user)
         except errors.ApiError as error:
             existing = (error.extra or {}).get("existing_task")
             if existing:
@@ -111,7 +117,7 @@ def scan(request):
 def tasks_state(request):
     """{"tasks": [state, ...]} of the tasks named in ?ids=a,b,c (at most 100), for the list's progress bars."""
     ids = [value for value in request.GET.get("ids", "").split(",") if value][:100]
-    tasks = BatchTask.objects.filter(task_id__in=ids)
+    tasks = batch_selectors.task_list(owner=principal_of(request)).filter(task_id__in=ids)
     return JsonResponse({"tasks": [task_state(task) for task in tasks]}, json_dumps_params={"ensure_ascii": False})
 
 
@@ -129,6 +135,7 @@ def task_action(request, task_id: str, action: str):
     """cancel, retry, delete, export: one service call, its outcome as a message."""
     back = _back(request, reverse("dashboard:batch"))
     try:
+        batch_selectors.task_get_visible(task_id, principal_of(request))
         if action == "cancel":
             task = batch_services.task_cancel(task_id=task_id)
             messages.success(request, f"任务 {task.task_id} 已取消（已处理 {task.processed_files}/{task.total_files} 页）")
@@ -149,7 +156,7 @@ def task_action(request, task_id: str, action: str):
             fmt = request.POST.get("format", "json")
             if fmt not in EXPORT_FORMATS:
                 raise errors.InvalidParameter(f"不支持的导出格式 {fmt}")
-            export = export_services.export_create(task=_task_or_404(task_id), export_format=fmt)
+            export = export_services.export_create(task=_task_or_404(request, task_id), export_format=fmt)
             url = reverse("dashboard:download", args=[task_id]) + f"?format={fmt}"
             messages.success(request, f"已导出 {export.total_pages} 页（{fmt.upper()}，{export.file_size} 字节），可点击“下载”获取")
             request.session["last_export"] = {"task_id": task_id, "url": url}
@@ -167,7 +174,7 @@ def download(request, task_id: str):
     from exports.downloads import export_download
 
     try:
-        return export_download(task=_task_or_404(task_id), export_format=request.GET.get("format", "json"))
+        return export_download(task=_task_or_404(request, task_id), export_format=request.GET.get("format", "json"))
     except errors.ApiError as error:
         messages.error(request, f"下载失败：{error.message}")
         return redirect("dashboard:task", task_id=task_id)
@@ -175,8 +182,12 @@ def download(request, task_id: str):
 
 # --- One task --------------------------------------------------------------------------------------------
 
-def _task_or_404(task_id: str) -> BatchTask:
-    return get_object_or_404(BatchTask.objects.select_related("book"), task_id=task_id)
+def _task_or_404(request, task_id: str) -> BatchTask:
+    """The task, if this user may see it: staff see every task, others their own (core/access.py)."""
+    task = get_object_or_404(BatchTask.objects.select_related("book"), task_id=task_id)
+    if not principal_of(request).owns(task):
+        raise PermissionDenied("该任务属于其他用户")
+    return task
 
 
 def _pages_slice(task: BatchTask, number):
@@ -189,7 +200,7 @@ def _pages_slice(task: BatchTask, number):
 @login_required
 @require_GET
 def task_detail(request, task_id: str):
-    task = _task_or_404(task_id)
+    task = _task_or_404(request, task_id)
     pages = _pages_slice(task, request.GET.get("p"))
     return render(request, "dashboard/task.html", {
         "task": task,
@@ -197,6 +208,7 @@ def task_detail(request, task_id: str):
         "pages": pages,
         "export_formats": EXPORT_FORMATS,
         "unfinished": list(UNFINISHED_STATUSES),
+        "finished": list(FINISHED_STATUSES),
         "low_confidence": LOW_CONFIDENCE,
         "page_status_labels": dict(PageStatus.choices),
         "status_label": STATUS_LABELS.get(task.status, task.status),
@@ -210,7 +222,7 @@ def task_detail(request, task_id: str):
 @require_GET
 def task_state_json(request, task_id: str):
     """The task's counts and timing, and the status of the pages listed on task page ?p=."""
-    task = _task_or_404(task_id)
+    task = _task_or_404(request, task_id)
     pages = _pages_slice(task, request.GET.get("p"))
     labels = dict(PageStatus.choices)
     return JsonResponse({
@@ -222,8 +234,11 @@ def task_state_json(request, task_id: str):
 
 # --- One page --------------------------------------------------------------------------------------------
 
-def _result_or_404(task_id: str, page_id: str) -> OcrResult:
-    return get_object_or_404(OcrResult.objects.select_related("task"), task__task_id=task_id, page_id=page_id)
+def _result_or_404(request, task_id: str, page_id: str) -> OcrResult:
+    result = get_object_or_404(OcrResult.objects.select_related("task"), task__task_id=task_id, page_id=page_id)
+    if not principal_of(request).owns(result.task):
+        raise PermissionDenied("该任务属于其他用户")
+    return result
 
 
 def _lines(result: OcrResult) -> tuple[list[dict], int | None, int | None]:
@@ -251,7 +266,7 @@ def _lines(result: OcrResult) -> tuple[list[dict], int | None, int | None]:
 @login_required
 @require_GET
 def page_view(request, task_id: str, page_id: str):
-    result = _result_or_404(task_id, page_id)
+    result = _result_or_404(request, task_id, page_id)
     task = result.task
     siblings = OcrResult.objects.filter(task=task).order_by("sequence")
     previous = siblings.filter(sequence__lt=result.sequence).order_by("-sequence").only("page_id").first()
@@ -285,14 +300,13 @@ def page_image(request, task_id: str, page_id: str):
     pixels the boxes were measured in."""
     from recognition.pipeline.decode import iter_pages, sniff_format
 
-    result = _result_or_404(task_id, page_id)
+    result = _result_or_404(request, task_id, page_id)
     base = Path(result.task.source_directory).resolve()
     try:
         path = (base / result.relative_path).resolve(strict=True)
     except (OSError, RuntimeError):
         raise Http404("文件不存在") from None
-    inside_roots = any(path.is_relative_to(Path(root).resolve()) for root in settings.SCAN_ROOTS)
-    if not path.is_relative_to(base) or not inside_roots or not path.is_file():
+    if not is_within(path, base) or not inside_scan_roots(path) or not path.is_file():
         raise Http404("文件不存在")
     data = path.read_bytes()
     kind = sniff_format(data[:2048])

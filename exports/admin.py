@@ -1,13 +1,17 @@
-"""Admin of exports (operators): the files written for tasks, with a download link."""
+"""Admin of exports (operators): the files written for tasks, with a download link; and the task list's
+export actions, which this app adds to the batches app's task admin."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from dashboard.admin_support import DateHierarchyMixin
+from batches.admin import BatchTaskAdmin
+from core.admin_support import DateHierarchyMixin
+from core.errors import ApiError
 
 from .models import Export
+from .services import export_create
 
 
 @admin.register(Export)
@@ -48,3 +52,34 @@ class ExportAdmin(DateHierarchyMixin, admin.ModelAdmin):
             return "—"
         url = reverse("dashboard:download", args=[obj.task_id]) + f"?format={obj.export_format}"
         return format_html('<a href="{}">下载最新的 {}</a>', url, obj.get_export_format_display())
+
+
+def _export_tasks(model_admin, request, queryset, fmt):
+    done, failed = [], []
+    for task in queryset:
+        try:
+            record = export_create(task=task, export_format=fmt)
+        except ApiError as error:
+            failed.append(f"{task.task_id[:8]}：{error.message}")
+            continue
+        url = reverse("dashboard:download", args=[task.task_id]) + f"?format={fmt}"
+        done.append(format_html('{}（{} 页，{} 字节，<a href="{}">下载</a>）', task.task_id[:8], record.total_pages,
+                                record.file_size, url))
+    if done:
+        model_admin.message_user(request, format_html("已导出 {} 个任务（{}）：", len(done), fmt.upper())
+                                 + format_html("；".join(["{}"] * len(done)), *done), messages.SUCCESS)
+    if failed:
+        model_admin.message_user(request, f"{len(failed)} 个任务无法导出：" + "；".join(failed), messages.WARNING)
+
+
+@admin.action(description="导出所选任务（JSON）")
+def export_json(model_admin, request, queryset):
+    _export_tasks(model_admin, request, queryset, "json")
+
+
+@admin.action(description="导出所选任务（CSV）")
+def export_csv(model_admin, request, queryset):
+    _export_tasks(model_admin, request, queryset, "csv")
+
+
+BatchTaskAdmin.actions = [*BatchTaskAdmin.actions, export_json, export_csv]

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from batches.models import new_uuid
+from core.ids import new_uuid
 
 
 class ExportFormat(models.TextChoices):

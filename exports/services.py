@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from batches.models import BatchTask, OcrResult
 from batches.selectors import results_in_book_order, volume_value
-from recognition.errors import InvalidParameter
+from core.errors import InvalidParameter, error_for_exception
+from core.paths import inside_export_dir
 
 from .models import Export, ExportFormat, ExportStatus
 
@@ -67,7 +68,7 @@ def _page_json(result: OcrResult, include_details: bool) -> dict:
 
 
 def _write_json(handle, task: BatchTask, rows, include_details: bool) -> int:
-    head = {"book_id": task.book_id, "task_id": task.task_id, "export_time": timezone.now().isoformat(),
+    head = {"book_id": task.book_id, "task_id": task.task_id, "export_time": timezone.localtime().isoformat(),
             "source_directory": task.source_directory}
     # total_pages is known only at the end: the pages are written first, the count after them.
     handle.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "pages": [')
@@ -126,12 +127,12 @@ def export_create(*, task: BatchTask, export_format: str, include_details: bool 
     export = Export.objects.create(task=task, book_id=task.book_id, export_format=fmt,
                                    include_details=include_details, status=ExportStatus.PROCESSING)
     folder = task_export_dir(task)
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
     final = folder / f"{safe_name(task.book_id)}_{stamp}_{export.export_id[:8]}.{EXTENSIONS[fmt]}"
     partial = final.with_name(final.name + ".part")
     rows = results_in_book_order(task, with_details=include_details, batch_size=CHUNK)
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         if fmt == ExportFormat.CSV:
             with open(partial, "w", encoding="utf-8-sig", newline="") as handle:
                 count = _write_csv(handle, rows)
@@ -142,7 +143,13 @@ def export_create(*, task: BatchTask, export_format: str, include_details: bool 
         os.replace(partial, final)
     except Exception as error:
         partial.unlink(missing_ok=True)
-        Export.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED, error_message=str(error))
+        # A full disk becomes StorageFull (507), which every caller (API, dashboard, admin, command) answers
+        # as a coded error; anything else stays the defect it is.
+        coded = error_for_exception(error) if isinstance(error, OSError) else None
+        Export.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED, error_message=f"{coded.code}: {error}" if coded else str(error))
+        if coded:
+            raise coded from error
         raise
     Export.objects.filter(pk=export.pk).update(
         status=ExportStatus.COMPLETED, file_path=str(final), file_size=final.stat().st_size, total_pages=count,
@@ -153,22 +160,21 @@ def export_create(*, task: BatchTask, export_format: str, include_details: bool 
     return export
 
 
-def _inside_export_dir(path: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(settings.EXPORT_DIR)
-    except (OSError, RuntimeError):
-        return False
+def export_files_of(task: BatchTask) -> list[Path]:
+    """The task's export files and its export folder."""
+    files = [Path(path) for path in task.exports.exclude(file_path="").values_list("file_path", flat=True)]
+    return [*files, task_export_dir(task)]
 
 
-def export_files_delete(*, task: BatchTask) -> None:
-    """Removes the task's export files (only ever under EXPORT_DIR)."""
-    for file_path in task.exports.exclude(file_path="").values_list("file_path", flat=True):
-        path = Path(file_path)
-        if _inside_export_dir(path):
+def export_files_remove(paths: list[Path]) -> None:
+    """Removes these files and folders, only ever under EXPORT_DIR."""
+    for path in paths:
+        if not inside_export_dir(path):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
             path.unlink(missing_ok=True)
-    folder = task_export_dir(task)
-    if _inside_export_dir(folder):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def exports_purge_expired() -> int:
@@ -177,7 +183,7 @@ def exports_purge_expired() -> int:
     count = 0
     for export in expired.iterator():
         path = Path(export.file_path) if export.file_path else None
-        if path and _inside_export_dir(path):
+        if path and inside_export_dir(path):
             path.unlink(missing_ok=True)
         export.delete()
         count += 1

@@ -10,6 +10,8 @@ Every value comes from ocrsite/settings.py (so from the environment or `.env`):
   scans (minutes on a small CPU) is not cut off (tests/test_deployment_gunicorn.py); 300 s also covers such
   a batch if the worker class is ever changed to `sync`, where the timeout is per request;
   graceful_timeout GUNICORN_GRACEFUL_TIMEOUT: on SIGTERM running requests get that long to finish;
+- request bodies: gunicorn de-chunks a chunked body (wsgi.input_terminated); ocrsite/wsgi.py reads it into a
+  temporary file within the body limits and gives Django its length (Django reads by Content-Length only);
 - preload_app off: each process imports Django and loads its own engine after the fork (ONNX Runtime and
   Paddle thread pools do not survive a fork); the engine is warmed in post_worker_init (OCR_WARMUP), before
   the process accepts requests;

@@ -95,8 +95,41 @@ def stored_secret_key(key_file: Path) -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY") or stored_secret_key(DATA_DIR / ".secret_key")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
+# The full mode serves a network: MySQL/MariaDB and Redis configured (see "Database" and "Celery" below).
+FULL_MODE = bool(env_str("DB_HOST") and env_str("REDIS_HOST"))
+# Host names this server answers to. The embedded mode answers any; the full mode only those named.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if FULL_MODE else ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- API access (core/access.py, README "Access") --------------------------------------------------------
+# Whether API calls need a token (Authorization: Bearer ...); callers from API_TRUSTED_NETWORKS never do.
+API_TOKEN_REQUIRED = env_bool("API_TOKEN_REQUIRED", FULL_MODE)
+API_TRUSTED_NETWORKS = env_list("API_TRUSTED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# Who may read /metrics and the details of /ready (besides an admin-scope token).
+OPS_ALLOWED_NETWORKS = env_list("OPS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# Request rates (DRF's "number/second|minute|hour|day"; empty = unlimited): per token, and per address for
+# calls without a token from outside API_TRUSTED_NETWORKS.
+API_THROTTLE_TOKEN = env_str("API_THROTTLE_TOKEN", "600/minute")
+API_THROTTLE_ADDRESS = env_str("API_THROTTLE_ADDRESS", "60/minute")
+
+# --- HTTPS and browser policies (check --deploy is clean with HTTPS_ONLY=true) --------------------------
+# Behind a TLS proxy: redirect http to https, secure cookies, HSTS. The probes and /metrics stay on http.
+HTTPS_ONLY = env_bool("HTTPS_ONLY", False)
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^api/ocr/(live|ready|health)$", r"^metrics$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS_ONLY)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Sent on every HTML page ("off" sends none). The dashboard and the API docs need nothing from elsewhere.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+if CONTENT_SECURITY_POLICY.lower() == "off":
+    CONTENT_SECURITY_POLICY = ""
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -114,6 +147,7 @@ INSTALLED_APPS = [
     "batches",
     "exports",
     "dashboard",
+    "core",
     "ocrsite.apps.OpsConfig",  # system checks (ocrsite/checks.py)
 ]
 
@@ -121,6 +155,8 @@ MIDDLEWARE = [
     "ocrsite.metrics.MetricsMiddleware",
     "ocrsite.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.CrossSiteRefusalMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -202,13 +238,45 @@ WHITENOISE_USE_FINDERS = True
 # --- Uploads ---------------------------------------------------------------------------------------------
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 104857600)
 MAX_BATCH_FILES = env_int("MAX_BATCH_FILES", 10)
-# Decoded pixels per image (or per PDF/TIFF page): bounds memory against decompression bombs.
+# Bytes of one request body in all (a whole multipart form, or a chunked body, which ocrsite/wsgi.py spools
+# to a temporary file up to this): a /recognize-batch carries this much in all, not MAX_BATCH_FILES times
+# MAX_UPLOAD_SIZE. The default leaves room for one file of MAX_UPLOAD_SIZE and the form around it.
+MAX_REQUEST_SIZE = env_int("MAX_REQUEST_SIZE", MAX_UPLOAD_SIZE + 1024 * 1024)
+# Decoded pixels per image (or per TIFF page): bounds memory against decompression bombs, refused from the
+# header (IMAGE_TOO_LARGE); Pillow's own guard is set to it too (recognition/pipeline/decode.py).
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 60_000_000)
 MAX_PAGES_PER_FILE = env_int("MAX_PAGES_PER_FILE", 100)
 PDF_RENDER_DPI = env_int("PDF_RENDER_DPI", 200)
-# The whole multipart body may hold MAX_BATCH_FILES files of MAX_UPLOAD_SIZE each; Django refuses bigger.
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_SIZE * MAX_BATCH_FILES + 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# A PDF page is rendered within this many pixels, at a lower resolution than PDF_RENDER_DPI if need be: a
+# page's size costs nothing in the file (14400 pt is allowed), its rendering costs memory and engine time.
+# A3 at 200 dpi (15.5 million) fits.
+PDF_MAX_PAGE_PIXELS = env_int("PDF_MAX_PAGE_PIXELS", 20_000_000)
+# Pages x pixels of one request, summed over all its files, as they would be decoded: refused with
+# TOO_MANY_PIXELS before any engine work (sizes come from the headers and PDF page boxes). Bounds the work
+# one request may ask for; the default takes 100 A4 pages at 200 dpi (3.9 million each).
+MAX_REQUEST_PIXELS = env_int("MAX_REQUEST_PIXELS", 400_000_000)
+# Seconds of engine time (decoding included) one request, and one page of it, may take, from when the
+# request has the engine; checked between stages, pages and line batches: past it the request (or, for a
+# page, its file) fails with OCR_TIMEOUT and its partial result is dropped. Batch-scan workers apply them
+# to each file. Under GUNICORN_TIMEOUT, so that a coded error comes first. 0: no limit.
+OCR_REQUEST_TIMEOUT = env_float("OCR_REQUEST_TIMEOUT", 240)
+OCR_PAGE_TIMEOUT = env_float("OCR_PAGE_TIMEOUT", 60)
+# JSON bodies (recognition/parsers.py): bytes, refused with 413 before they are read; nesting depth and object
+# keys plus array elements in all, refused with 400. The API's largest JSON request (a scan with 50 file
+# patterns) is a few kilobytes with some fifty items.
+MAX_JSON_BODY_SIZE = env_int("MAX_JSON_BODY_SIZE", 1024 * 1024)
+MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32)
+MAX_JSON_ITEMS = env_int("MAX_JSON_ITEMS", 1000)
+# Django's bounds of what it reads itself: the non-file fields of a form (and any body read whole, a chunked
+# one that is not multipart too), the number of fields (the admin's lists post one per row, 100 rows a
+# page) and of files (a batch's). Django refuses past them; core.errors answers TOO_MANY_FIELDS or
+# REQUEST_TOO_LARGE, and /recognize-batch TOO_MANY_FILES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_SIZE
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_BATCH_FILES
+# An uploaded file above this waits for the engine in a temporary file, not in memory (recognition/services.py
+# reads it under the engine's lock).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
 
 # --- OCR -------------------------------------------------------------------------------------------------
 OCR_ENGINE = env_str("OCR_ENGINE", "onnxruntime")
@@ -241,6 +309,8 @@ API_PREFIX = "/" + env_str("API_PREFIX", "/api/ocr").strip("/")
 
 # --- Batch scanning --------------------------------------------------------------------------------------
 SCAN_ROOTS = [Path(p).resolve() for p in env_list("SCAN_ROOTS", [str(DATA_DIR / "scans")], paths=True)]
+if not env_str("SCAN_ROOTS"):
+    (DATA_DIR / "scans").mkdir(exist_ok=True)  # the default root is ours to create; a configured one is not
 TASK_DEFAULT_PRIORITY = env_int("TASK_DEFAULT_PRIORITY", 5)
 # A page whose worker dies more than this many times is recorded as failed (WORKER_LOST) instead of
 # being handed out again. (The seed's TASK_RETRY_DELAY has no use: a lost page is re-sent at once.)
@@ -267,7 +337,8 @@ else:
     (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
     (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
     (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # A host name kombu does not use, but would warn about on every start if it were missing.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -288,12 +359,16 @@ CELERY_TIMEZONE = TIME_ZONE
 # --- REST framework and OpenAPI --------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "recognition.errors.api_exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["recognition.parsers.JsonParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    # The token first: its WWW-Authenticate header makes a missing token a 401. The session serves the
+    # dashboard's scripts, with DRF's CSRF check.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.access.BearerTokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.access.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.TokenRateThrottle", "core.throttling.AddressRateThrottle"],
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
+    # JSON only: a form-encoded body (what a page on another site can post without asking) is a 415.
+    # The upload endpoints take multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["recognition.parsers.JsonParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": APP_NAME,
@@ -304,7 +379,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_access_errors"],
 }
+
+# --- Cache: request rates (core/throttling.py), shared by the processes of one machine or, on Redis, all
+if REDIS_HOST:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": f"redis://{_auth}{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+                          "KEY_PREFIX": "paddleocr"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(DATA_DIR / "cache")}}
 
 # --- Logging: console and logs/api.log (rotated) ---------------------------------------------------------
 LOG_FILE_NAME = env_str("LOG_FILE_NAME", "api.log")

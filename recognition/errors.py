@@ -1,30 +1,7 @@
-"""Client-facing errors: a stable code, an HTTP status and a human message (Chinese by default).
+"""Errors of recognition: what is wrong with an uploaded file or the engine (rendered by
+core.errors.api_exception_handler)."""
 
-Every API view raises ApiError (or lets DRF raise its own exceptions); api_exception_handler turns both
-into `{"success": false, "error": CODE, "message": ..., **extra}`, so no bad input ends as a 500.
-"""
-
-import logging
-
-from rest_framework import exceptions, status
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
-
-logger = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "BAD_REQUEST"
-    default_message = "请求无效"
-
-    def __init__(self, message: str | None = None, **extra):
-        self.message = message or self.default_message
-        self.extra = extra
-        super().__init__(self.message)
-
-    def as_dict(self) -> dict:
-        return {"success": False, "error": self.code, "message": self.message, **self.extra}
+from core.errors import ApiError, InvalidParameter, RequestTooLarge  # noqa: F401  (recognition's callers raise them)
 
 
 class UnsupportedFormat(ApiError):
@@ -69,46 +46,40 @@ class TooManyPages(ApiError):
     default_message = "文件页数超过上限"
 
 
+class TooManyPixels(ApiError):
+    """The pages of a request, pixels summed over all its files (MAX_REQUEST_PIXELS), known from the headers
+    and PDF page boxes before any engine work."""
+
+    status_code = 413
+    code = "TOO_MANY_PIXELS"
+    default_message = "请求的总像素（页数×每页像素）超过上限"
+
+
+class OcrTimeout(ApiError):
+    """Recognition stopped at its time limit, its partial result thrown away. 413, not a 5xx: the request
+    asks for more engine time than the server gives one request, so the same request would fail again; a
+    client (or proxy) must not retry it as a 503 or 504 invites, but send fewer pages or files."""
+
+    status_code = 413
+    code = "OCR_TIMEOUT"
+    default_message = "识别超时"
+
+
+class PageTimeout(OcrTimeout):
+    """One page over OCR_PAGE_TIMEOUT: its file fails (in a batch, only that file)."""
+
+
+class RequestTimeout(OcrTimeout):
+    """The request over OCR_REQUEST_TIMEOUT: the whole request fails, a batch's finished files too."""
+
+
 class TooManyFiles(ApiError):
     status_code = 400
     code = "TOO_MANY_FILES"
     default_message = "文件数量超过上限"
 
 
-class InvalidParameter(ApiError):
-    status_code = 400
-    code = "INVALID_PARAMETER"
-    default_message = "参数无效"
-
-
 class EngineUnavailableError(ApiError):
     status_code = 503
     code = "ENGINE_UNAVAILABLE"
     default_message = "OCR 引擎不可用"
-
-
-def api_exception_handler(exc, context):
-    if isinstance(exc, ApiError):
-        return Response(exc.as_dict(), status=exc.status_code)
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        fields = sorted(exc.detail) if isinstance(exc.detail, dict) else []
-        message = "参数无效：" + "；".join(
-            f"{field}: {' '.join(str(m) for m in messages)}" for field, messages in exc.detail.items()
-        ) if isinstance(exc.detail, dict) else "参数无效"
-        response.data = {"success": False, "error": "INVALID_PARAMETER", "message": message,
-                         "fields": fields, "detail": exc.detail}
-    elif isinstance(exc, exceptions.NotFound):
-        response.data = {"success": False, "error": "NOT_FOUND", "message": "资源不存在"}
-    elif isinstance(exc, exceptions.UnsupportedMediaType):
-        response.data = {"success": False, "error": "UNSUPPORTED_MEDIA_TYPE", "message": str(exc.detail)}
-    elif isinstance(exc, exceptions.ParseError):
-        response.data = {"success": False, "error": "INVALID_REQUEST_BODY", "message": f"请求体无法解析：{exc.detail}"}
-    elif isinstance(exc, exceptions.MethodNotAllowed):
-        response.data = {"success": False, "error": "METHOD_NOT_ALLOWED", "message": str(exc.detail)}
-    else:
-        response.data = {"success": False, "error": str(getattr(exc, "default_code", "ERROR")).upper(),
-                         "message": str(getattr(exc, "detail", exc))}
-    return response

@@ -4,6 +4,7 @@ Parsing is done by RecognitionOptions.from_raw (one place for the rules); these 
 same fields for drf-spectacular, so /docs shows every field with its meaning and allowed values.
 """
 
+from django.conf import settings
 from rest_framework import serializers
 
 from .pipeline.formats import OUTPUT_FORMATS
@@ -12,8 +13,28 @@ from .pipeline.reading_order import TEXT_LAYOUTS
 LANG_HELP = "识别语言，默认 OCR_LANG（ch）。可选值见 GET /api/ocr/status 的 langs；未知语言返回 400 并列出可选值。"
 
 
+def installed_langs() -> list[str]:
+    """The languages of the installed models (what `lang` accepts), for the docs; empty when no model is
+    installed (then any value is documented and the server answers ENGINE_UNAVAILABLE)."""
+    from .engines import EngineUnavailable, available_langs
+
+    try:
+        return available_langs()
+    except EngineUnavailable:
+        return []
+
+
+LANGS = installed_langs()
+
+
+def lang_field(**kwargs):
+    if LANGS:
+        return serializers.ChoiceField(choices=LANGS, **kwargs)
+    return serializers.CharField(**kwargs)
+
+
 class RecognitionOptionsSerializer(serializers.Serializer):
-    lang = serializers.CharField(required=False, default="ch", help_text=LANG_HELP)
+    lang = lang_field(required=False, default=settings.OCR_LANG, help_text=LANG_HELP)
     use_angle_cls = serializers.BooleanField(
         required=False, default=True,
         help_text="用文本行方向分类器与识别置信度判断页面是否倒置（旋转 180°），并按正确方向识别。")
@@ -40,7 +61,7 @@ class RecognizeRequestSerializer(RecognitionOptionsSerializer):
 
 class RecognizeBatchRequestSerializer(RecognitionOptionsSerializer):
     files = serializers.ListField(
-        child=serializers.FileField(), help_text="重复的 files 字段，每个一个文件，最多 MAX_BATCH_FILES（默认 10）个。")
+        child=serializers.FileField(), min_length=1, max_length=settings.MAX_BATCH_FILES, help_text="重复的 files 字段，每个一个文件，最多 MAX_BATCH_FILES（默认 10）个。")
 
 
 class DetailSerializer(serializers.Serializer):
@@ -74,8 +95,12 @@ class BatchItemSerializer(RecognitionResultSerializer):
 
 
 class ErrorSerializer(serializers.Serializer):
+    """Every error of every endpoint (API.md, "Access"): extra keys (`field`, `allowed`, `max_bytes`,
+    `retry_after`, ...) depend on the code."""
+
     success = serializers.BooleanField(default=False)
-    error = serializers.CharField(help_text="稳定的错误代码，如 UNSUPPORTED_FORMAT、CORRUPT_IMAGE、INVALID_PARAMETER")
+    error = serializers.CharField(help_text="稳定的错误代码，如 UNSUPPORTED_FORMAT、CORRUPT_IMAGE、INVALID_PARAMETER、"
+                                            "UNAUTHENTICATED、FORBIDDEN、THROTTLED")
     message = serializers.CharField(help_text="给人看的说明（默认中文）")
 
 

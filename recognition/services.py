@@ -2,16 +2,16 @@
 batch workers."""
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 
 from . import errors, stats
-from .engines import EngineUnavailable, UnsupportedLanguage, available_langs, engine_for
-from .pipeline import PageOptions, read_page
-from .pipeline.decode import iter_pages
+from .engines import EngineUnavailable, LoadedEngine, UnsupportedLanguage, available_langs, engine_for
+from .pipeline import Deadline, PageOptions, read_page
+from .pipeline.decode import iter_pages, page_sizes
 from .pipeline.formats import OUTPUT_FORMATS, format_text
 from .pipeline.reading_order import TEXT_LAYOUTS
 
@@ -72,21 +72,24 @@ class RecognitionOptions:
         )
 
 
-def page_result(image: np.ndarray, options: RecognitionOptions) -> dict:
-    """The API's result for one page."""
+def loaded_engine(lang: str) -> LoadedEngine:
     try:
-        engine = engine_for(options.lang)
+        return engine_for(lang)
     except UnsupportedLanguage as error:
         raise errors.InvalidParameter(
             f"不支持的语言 {error.lang!r}，可选：{', '.join(error.available)}", field="lang", allowed=error.available
         ) from error
     except EngineUnavailable as error:
         raise errors.EngineUnavailableError(str(error)) from error
+
+
+def read_image(loaded: LoadedEngine, image: np.ndarray, options: RecognitionOptions,
+               deadline: Deadline | None = None) -> dict:
+    """The API's result for one page; the caller holds loaded.lock."""
     started = time.perf_counter()
     page_options = PageOptions(detect_orientation=options.detect_orientation, use_angle_cls=options.use_angle_cls,
                                text_layout=options.text_layout, min_confidence=settings.OCR_MIN_CONFIDENCE)
-    with engine.lock:
-        reading = read_page(engine.engine, image, page_options)
+    reading = read_page(loaded.engine, image, page_options, deadline)
     details = [
         {"text": line.text, "confidence": line.confidence, "box": [list(point) for point in line.box],
          "low_confidence": line.confidence < settings.OCR_LOW_CONFIDENCE}
@@ -104,11 +107,41 @@ def page_result(image: np.ndarray, options: RecognitionOptions) -> dict:
     }
 
 
-def recognize_bytes(data: bytes, options: RecognitionOptions) -> dict:
+def page_result(image: np.ndarray, options: RecognitionOptions) -> dict:
+    """The API's result for one page already decoded."""
+    loaded = loaded_engine(options.lang)
+    with loaded.lock:
+        return read_image(loaded, image, options)
+
+
+def check_request_pixels(reads: Sequence[Callable[[], bytes]]) -> None:
+    """TOO_MANY_PIXELS when the pages of all the files, as they would be decoded, hold more than
+    MAX_REQUEST_PIXELS: known from headers and PDF page boxes, before any page is decoded or rendered. A
+    file that cannot be measured counts nothing here: it fails with its own error when it is read."""
+    total = 0
+    for read in reads:
+        try:
+            total += sum(width * height for width, height in page_sizes(read()))
+        except errors.ApiError:
+            continue
+    if total > settings.MAX_REQUEST_PIXELS:
+        raise errors.TooManyPixels(
+            f"本次请求共 {total} 像素（所有文件的页数×每页像素），超过上限 {settings.MAX_REQUEST_PIXELS} 像素，"
+            "请减少文件或页数",
+            pixels=total, max_pixels=settings.MAX_REQUEST_PIXELS,
+        )
+
+
+def file_result(loaded: LoadedEngine, data: bytes, options: RecognitionOptions, deadline: Deadline) -> dict:
     """The API's result for one file. Multi-page files (PDF, TIFF) add `pages` and join their text with a
-    blank line. Bad input raises errors.ApiError subclasses; nothing is returned half-done."""
+    blank line."""
     started = time.perf_counter()
-    pages = [page_result(image, options) for image in iter_pages(data)]
+    pages = []
+    # A page's time starts before it is decoded: rendering a PDF page is part of it.
+    deadline.start_page()
+    for image in iter_pages(data):
+        pages.append(read_image(loaded, image, options, deadline))
+        deadline.start_page()
     if not pages:
         raise errors.CorruptImage("文件中没有可识别的页面")
     stats.count_images(len(pages))
@@ -127,6 +160,43 @@ def recognize_bytes(data: bytes, options: RecognitionOptions) -> dict:
         }
     result["processing_time"] = round(time.perf_counter() - started, 3)
     return result
+
+
+def recognize_files(reads: Sequence[Callable[[], bytes]], options: RecognitionOptions) -> list[dict | errors.ApiError]:
+    """The results of one request's files, in order, each file given as a function returning its bytes. A
+    file's own error (a bad file, one over a limit, a page over OCR_PAGE_TIMEOUT) takes its place in the
+    list; an error of the whole request (TOO_MANY_PIXELS, OCR_TIMEOUT past OCR_REQUEST_TIMEOUT, the engine)
+    is raised, and nothing is returned half-done.
+
+    Everything from reading a file's bytes to the last page happens under the engine's lock, so that a
+    process holds the bytes and decoded pages of one request at a time, however many threads wait (their
+    uploads wait in Django's temporary files). The request's time starts when it has the engine."""
+    loaded = loaded_engine(options.lang)
+    with loaded.lock:
+        deadline = Deadline(settings.OCR_REQUEST_TIMEOUT, settings.OCR_PAGE_TIMEOUT)
+        check_request_pixels(reads)
+        outcomes: list[dict | errors.ApiError] = []
+        for read in reads:
+            try:
+                outcomes.append(file_result(loaded, read(), options, deadline))
+            except errors.RequestTimeout:
+                raise
+            except errors.ApiError as error:
+                outcomes.append(error)
+    return outcomes
+
+
+def recognize_file(read: Callable[[], bytes], options: RecognitionOptions) -> dict:
+    """The API's result for one file (read under the engine's lock, see recognize_files); its error raised."""
+    (outcome,) = recognize_files([read], options)
+    if isinstance(outcome, errors.ApiError):
+        raise outcome
+    return outcome
+
+
+def recognize_bytes(data: bytes, options: RecognitionOptions) -> dict:
+    """The API's result for one file's bytes; bad input raises errors.ApiError subclasses."""
+    return recognize_file(lambda: data, options)
 
 
 def warm_up() -> None:

@@ -1,10 +1,13 @@
 """The single-recognition API: health, status, recognize, recognize-batch (shapes in shared API.md)."""
 
 import logging
+from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import TooManyFilesSent
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,7 +25,7 @@ from .serializers import (
     RecognizeRequestSerializer,
     StatusSerializer,
 )
-from .services import RecognitionOptions, recognize_bytes
+from .services import RecognitionOptions, recognize_file, recognize_files
 
 logger = logging.getLogger(__name__)
 
@@ -42,35 +45,54 @@ RESULT_EXAMPLE = OpenApiExample(
 )
 
 
-# Room for the form fields and multipart boundaries beside the files themselves.
+# Room for the form fields and multipart boundaries beside the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
 
 def refuse_oversized_body(request, files: int) -> None:
     """413 from the Content-Length alone, before the body is read: an upload that can only be too large is
-    not spooled to disk first."""
-    limit = settings.MAX_UPLOAD_SIZE * files + MULTIPART_OVERHEAD
+    not spooled to disk first. A form of one file is bounded by MAX_UPLOAD_SIZE (FILE_TOO_LARGE), every form
+    by MAX_REQUEST_SIZE (REQUEST_TOO_LARGE)."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > limit:
+    if files == 1 and length > settings.MAX_UPLOAD_SIZE + MULTIPART_OVERHEAD:
         raise errors.FileTooLarge(
-            f"请求体 {length} 字节，超过上限 {limit} 字节（每个文件最多 {settings.MAX_UPLOAD_SIZE} 字节）",
+            f"请求体 {length} 字节，超过上限 {settings.MAX_UPLOAD_SIZE + MULTIPART_OVERHEAD} 字节"
+            f"（每个文件最多 {settings.MAX_UPLOAD_SIZE} 字节）",
             max_bytes=settings.MAX_UPLOAD_SIZE,
+        )
+    if length > settings.MAX_REQUEST_SIZE:
+        raise errors.RequestTooLarge(
+            f"请求体 {length} 字节，超过上限 {settings.MAX_REQUEST_SIZE} 字节（MAX_REQUEST_SIZE，一次请求的所有文件合计）",
+            max_bytes=settings.MAX_REQUEST_SIZE,
         )
 
 
 def read_upload(upload) -> bytes:
+    """The upload's bytes, from the start (the request's pixel budget reads every file once before it is
+    recognised)."""
     if upload.size > settings.MAX_UPLOAD_SIZE:
         raise errors.FileTooLarge(
             f"文件 {upload.name} 大小 {upload.size} 字节，超过上限 {settings.MAX_UPLOAD_SIZE} 字节",
             max_bytes=settings.MAX_UPLOAD_SIZE,
         )
+    upload.seek(0)
     return upload.read()
 
 
+def too_many_files(count: int | None = None) -> errors.TooManyFiles:
+    received = f"，收到 {count} 个" if count is not None else ""
+    return errors.TooManyFiles(f"一次最多 {settings.MAX_BATCH_FILES} 个文件{received}",
+                               max_files=settings.MAX_BATCH_FILES)
+
+
 class HealthView(APIView):
+    # Load balancers ask without a token; the answer says only healthy or not.
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
     @extend_schema(summary="健康检查", responses={200: HealthSerializer, 503: HealthSerializer}, tags=["识别"])
     def get(self, request):
         checks = {}
@@ -122,7 +144,7 @@ def waiting_pages() -> int | None:
 
 
 class RecognizeView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="识别单张图片",
@@ -139,11 +161,11 @@ class RecognizeView(APIView):
         if upload is None:
             raise errors.InvalidParameter("缺少文件字段 file", field="file")
         options = RecognitionOptions.from_raw(request.data)
-        return Response(recognize_bytes(read_upload(upload), options))
+        return Response(recognize_file(partial(read_upload, upload), options))
 
 
 class RecognizeBatchView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="批量识别图片（同步）",
@@ -155,23 +177,21 @@ class RecognizeBatchView(APIView):
     def post(self, request):
         stats.count_request()
         refuse_oversized_body(request, files=settings.MAX_BATCH_FILES)
-        uploads = request.FILES.getlist("files")
+        try:
+            uploads = request.FILES.getlist("files")
+        except TooManyFilesSent as error:
+            # Django stops reading the form past DATA_UPLOAD_MAX_NUMBER_FILES (= MAX_BATCH_FILES).
+            raise too_many_files() from error
         if not uploads:
             raise errors.InvalidParameter("缺少文件字段 files", field="files")
         if len(uploads) > settings.MAX_BATCH_FILES:
-            raise errors.TooManyFiles(
-                f"一次最多 {settings.MAX_BATCH_FILES} 个文件，收到 {len(uploads)} 个",
-                max_files=settings.MAX_BATCH_FILES,
-            )
+            raise too_many_files(len(uploads))
         options = RecognitionOptions.from_raw(request.data)
+        outcomes = recognize_files([partial(read_upload, upload) for upload in uploads], options)
         results = []
-        for upload in uploads:
-            try:
-                result = recognize_bytes(read_upload(upload), options)
-            except errors.EngineUnavailableError:
-                raise
-            except errors.ApiError as error:
+        for upload, result in zip(uploads, outcomes):
+            if isinstance(result, errors.ApiError):
                 stats.count_error()
-                result = {**error.as_dict(), "text": "", "details": None, "processing_time": 0.0}
+                result = {**result.as_dict(), "text": "", "details": None, "processing_time": 0.0}
             results.append({"file_name": upload.name, **result})
         return Response(results)

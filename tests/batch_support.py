@@ -159,7 +159,7 @@ def task_row(task_id: str):
 
 
 def wait_finished(task_id: str, timeout: float = 180):
-    from batches.models import FINISHED_STATUSES
+    from core.statuses import FINISHED_STATUSES
 
     return wait_for(lambda: (lambda t: t if t.status in FINISHED_STATUSES else None)(task_row(task_id)),
                     timeout=timeout, message=f"task {task_id} to finish")

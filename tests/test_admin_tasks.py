@@ -56,7 +56,7 @@ def test_changelist_columns_filters_and_date_hierarchy(admin, scan_root):
         assert heading in html
     assert "ocr-progress" in html and "100.0%" in html and "2/2" in html
     assert 'id="changelist-filter"' in html  # the filters
-    from dashboard.admin_support import time_zones_loaded
+    from core.admin_support import time_zones_loaded
 
     # The date hierarchy (needs the database's time zone tables on MariaDB: `make services` loads them).
     assert ('class="toplinks"' in html) == time_zones_loaded()
@@ -120,11 +120,12 @@ def test_export_action_writes_file_and_links_download(admin, scan_root):
     assert export.export_id[:8] in html and f"/batch/tasks/{task.task_id}/download?format=csv" in html
 
 
-def test_delete_action_removes_results_and_export_files(admin, scan_root):
+def test_delete_action_removes_results_and_export_files(admin, scan_root, django_capture_on_commit_callbacks):
     task = create(scan_root, "张氏家谱", run=True)
     act(admin, "export_json", task)
     path = Export.objects.get(task=task).file_path
-    notes = act(admin, "delete_tasks", task)
+    with django_capture_on_commit_callbacks(execute=True):
+        notes = act(admin, "delete_tasks", task)
     assert any("已删除 1 个任务" in note and "2 页结果" in note and "1 个导出文件" in note for note in notes)
     assert not BatchTask.objects.exists() and not OcrResult.objects.exists() and not Export.objects.exists()
     from pathlib import Path

@@ -10,7 +10,7 @@ import requests
 
 from batches import services
 from batches.models import BatchTask
-from recognition.errors import ApiError
+from core.errors import ApiError
 from tests.batch_support import book_dir  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,8 +4,8 @@ exported: texts, book order and counts asserted in the status, the database and 
 import csv
 import io
 import json
-
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from batches.models import OcrResult
@@ -47,7 +47,7 @@ def test_thirty_page_two_volume_book(worker, book_dir):
     export = client.post("/api/ocr/batch/export", {"task_id": task_id, "format": "json"}, format="json").json()
     assert export["success"] is True and export["total_pages"] == 30 and export["file_size"] > 0
     assert export["download_url"] == f"/api/ocr/batch/download/{task_id}?format=json"
-    with open(export["file_path"], encoding="utf-8") as handle:
+    with open(settings.EXPORT_DIR / export["file_path"], encoding="utf-8") as handle:
         document = json.load(handle)
     assert document["book_id"] == "李氏族谱" and document["task_id"] == task_id and document["total_pages"] == 30
     assert document["source_directory"] == str(book_dir.resolve()) and document["export_time"]

@@ -1,9 +1,8 @@
 """start, status, tasks (paginated, filtered), cancel, retry and delete: shapes and states of API.md
 (pages run in-process through the same service the workers call)."""
 
-from pathlib import Path
-
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from batches import services
@@ -94,17 +93,18 @@ def test_retry_refused_when_another_unfinished_task_covers_the_directory(client,
     assert response.status_code == 409 and response.json()["existing_task"]["task_id"] == second
 
 
-def test_delete_removes_task_results_and_export_files(client, book_dir):
+def test_delete_removes_task_results_and_export_files(client, book_dir, django_capture_on_commit_callbacks):
     write_page(book_dir / "001.png", ["第1页"])
     task_id = create(client, book_dir)
     services.task_run_inline(task_id=task_id)
     export = client.post("/api/ocr/batch/export", {"task_id": task_id, "format": "csv"}, format="json").json()
-    assert Path(export["file_path"]).exists()
-    response = client.post(f"/api/ocr/batch/delete/{task_id}")
+    assert (settings.EXPORT_DIR / export["file_path"]).exists()
+    with django_capture_on_commit_callbacks(execute=True):  # the files go once the deletion is committed
+        response = client.post(f"/api/ocr/batch/delete/{task_id}")
     assert response.status_code == 200 and response.json()["success"] is True
     assert not BatchTask.objects.filter(task_id=task_id).exists()
     assert not OcrResult.objects.filter(task_id=task_id).exists() and not Export.objects.exists()
-    assert not Path(export["file_path"]).exists()
+    assert not (settings.EXPORT_DIR / export["file_path"]).exists()
     assert client.post(f"/api/ocr/batch/delete/{task_id}").status_code == 404
 
 

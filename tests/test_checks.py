@@ -62,10 +62,11 @@ def test_example_secret_key_is_an_error_in_full_mode(tmp_path):
 
 
 def test_healthy_embedded_installation_passes(tmp_path):
-    (tmp_path / "data" / "scans").mkdir(parents=True)
+    # A fresh DATA_DIR: the default scan root is created, so no warning about it.
     code, output = run_check(tmp_path, embedded=True)
     assert code == 0, output
     assert "ocr." not in output
+    assert (tmp_path / "data" / "scans").is_dir()
 
 
 def test_healthy_full_installation_passes(tmp_path):

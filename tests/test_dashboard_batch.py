@@ -30,7 +30,9 @@ def scan_root(tmp_path, settings):
 
 @pytest.fixture
 def logged_in(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("reader", password="pw-12345678"))
+    # Staff: the tasks here are made from the shell, without an owner (tests/test_dashboard_owners.py has
+    # what a user without staff status sees).
+    client.force_login(django_user_model.objects.create_user("operator", password="pw-12345678", is_staff=True))
     return client
 
 
@@ -163,7 +165,8 @@ def test_hostile_file_names_and_text_are_escaped(logged_in, scan_root):
     assert 'class="low"' in html
 
 
-def test_cancel_retry_export_download_delete_buttons(logged_in, scan_root, settings, tmp_path):
+def test_cancel_retry_export_download_delete_buttons(logged_in, scan_root, settings, tmp_path,
+                                                     django_capture_on_commit_callbacks):
     settings.EXPORT_DIR = tmp_path / "exports"
     task = make_task(scan_root, run=False)
     services.task_start(task_id=task.task_id, send=False)
@@ -185,7 +188,8 @@ def test_cancel_retry_export_download_delete_buttons(logged_in, scan_root, setti
     assert json_download.status_code == 200
     export_files = list((tmp_path / "exports").rglob("*.*"))
     assert export_files
-    response = logged_in.post(f"{url}/delete", {"next": url}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in.post(f"{url}/delete", {"next": url}, follow=True)
     assert response.redirect_chain[-1][0] == "/batch"
     assert "已删除" in response.content.decode()
     assert not BatchTask.objects.filter(pk=task.pk).exists() and not OcrResult.objects.filter(task_id=task.task_id).exists()
@@ -217,7 +221,7 @@ def test_timing_figures():
 
     from django.utils import timezone
 
-    from dashboard.timing import format_duration, task_timing
+    from core.timing import format_duration, task_timing
 
     now = timezone.now()
     task = BatchTask(status="processing", total_files=100, processed_files=25, started_at=now - timedelta(seconds=50))

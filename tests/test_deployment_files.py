@@ -4,6 +4,7 @@ There is no Docker engine where the tests run. `docker compose config` validates
 one, so it is used when the Compose v2 plugin is installed; the structure is always checked with PyYAML.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -101,6 +102,15 @@ def test_worker_stops_gracefully(compose):
     assert worker["init"] is True
 
 
+def test_compose_ships_no_default_password():
+    text = COMPOSE.read_text()
+    defaults = re.findall(r"\$\{([A-Z_]*PASSWORD[A-Z_]*):-([^}]*)\}", text)
+    assert [(name, value) for name, value in defaults if value] == []
+    for required in ("DB_PASSWORD", "MYSQL_ROOT_PASSWORD"):
+        assert re.search(r"\$\{" + required + r":\?", text), required
+    assert not [value for value in env_example().values() if value in ("your_password", "change-me-root")]
+
+
 def test_compose_variables_are_in_env_example():
     text = COMPOSE.read_text()
     used = set(re.findall(r"(?<!\$)\$\{([A-Z_]+)", text))
@@ -142,12 +152,23 @@ def test_dockerfile_layers():
         assert (ROOT / path).exists()
 
 
+def test_compose_scan_source_folder_is_shipped():
+    # podman refuses a bind mount whose source is missing; Docker would create it owned by root.
+    assert "${SCAN_HOST_DIR:-./scans}" in COMPOSE.read_text() and (ROOT / "scans").is_dir()
+
+
+def test_image_build_leaves_no_runtime_state_in_data():
+    text = DOCKERFILE.read_text()
+    for leftover in ("/data/.secret_key", "/data/broker", "/data/scans"):
+        assert leftover in text[text.index("collectstatic"):], leftover
+
+
 def test_dockerignore_keeps_the_apps_and_drops_local_state():
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
-    for excluded in (".venv", ".git", ".env", "/data", "/logs", "tests"):
+    for excluded in (".venv", ".git", ".env", "/data", "/logs", "tests", ".ci", ".test-data*"):
         assert excluded in patterns
-    for app in ("recognition", "batches", "books", "exports", "ocrsite", "templates", "static"):
+    for app in ("core", "recognition", "batches", "books", "exports", "ocrsite", "templates", "static"):
         assert app not in patterns and f"/{app}" not in patterns
 
 
@@ -155,9 +176,13 @@ def test_docker_compose_config_when_the_plugin_is_installed():
     docker = shutil.which("docker")
     if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
         pytest.skip("the Docker Compose v2 plugin is not installed")
+    unset = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config"], cwd=ROOT, capture_output=True,
+                           text=True, env={k: v for k, v in os.environ.items() if "PASSWORD" not in k})
+    assert unset.returncode != 0 and "DB_PASSWORD" in unset.stderr
+    passwords = {**os.environ, "DB_PASSWORD": "db-secret", "MYSQL_ROOT_PASSWORD": "root-secret"}
     for extra in ([], ["--env-file", str(ROOT / ".env.example")]):
         result = subprocess.run([docker, "compose", "-f", str(COMPOSE), *extra, "config"], cwd=ROOT,
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, env=passwords)
         assert result.returncode == 0, result.stderr
         resolved = yaml.safe_load(result.stdout)
         assert set(resolved["services"]) == {"paddleocr-api", "celery-worker", "mysql", "redis"}

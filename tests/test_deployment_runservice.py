@@ -41,6 +41,7 @@ def test_runservice_embedded_answers_and_stops_cleanly_on_sigterm(tmp_path):
     assert "Shutting down: Master" in text
     assert "Warm shutdown" in text
     assert "stopped (web 0, worker 0)" in text
+    assert "No hostname was supplied" not in text + (tmp_path / "logs" / "celery_worker.log").read_text()
     # Nothing listens any more.
     with pytest.raises(OSError):
         get(f"{base}/api/ocr/live", timeout=2)

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import tracemalloc
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -36,8 +35,8 @@ def test_json_export_with_details_and_failed_page(finished_task):
                                                      "include_details": True}, format="json")
     assert response.status_code == 200
     body = response.json()
-    assert body["total_pages"] == 4 and body["file_path"].startswith(str(settings.EXPORT_DIR))
-    document = json.loads(Path(body["file_path"]).read_text(encoding="utf-8"))
+    assert body["total_pages"] == 4 and not body["file_path"].startswith("/")
+    document = json.loads((settings.EXPORT_DIR / body["file_path"]).read_text(encoding="utf-8"))
     pages = document["pages"]
     assert [p["relative_path"] for p in pages] == ["卷一/001.png", "卷一/002.png", "卷一/003.png", "卷二/001.png"]
     assert pages[1]["raw_text"] == "第1卷第2页\nHello World"
@@ -46,13 +45,15 @@ def test_json_export_with_details_and_failed_page(finished_task):
     assert pages[2]["confidence"] is None and pages[2]["volume"] == 1 and pages[2]["page_number"] == 3
     export = Export.objects.get(export_id=body["export_id"])
     assert (export.export_format, export.status, export.total_pages, export.include_details) == ("json", "completed", 4, True)
-    assert export.expires_at and export.file_size == Path(body["file_path"]).stat().st_size
+    assert export.expires_at and export.file_size == (settings.EXPORT_DIR / body["file_path"]).stat().st_size
+    # Times carry TIME_ZONE's offset, as the status endpoint's do.
+    assert document["export_time"].endswith("+08:00") and body["expires_at"].endswith("+08:00")
 
 
 def test_csv_has_bom_header_and_rows_in_book_order(finished_task):
     body = APIClient().post("/api/ocr/batch/export", {"task_id": finished_task.task_id, "format": "csv"},
                             format="json").json()
-    raw = Path(body["file_path"]).read_bytes()
+    raw = (settings.EXPORT_DIR / body["file_path"]).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0] == ["文件名", "卷号", "页码", "识别文字", "置信度", "状态"]
@@ -78,6 +79,8 @@ def test_download_creates_then_reuses_the_newest_export_with_a_chinese_file_name
     assert first.status_code == 200 and first["Content-Type"].startswith("application/json")
     disposition = first["Content-Disposition"]
     assert disposition.startswith("attachment;") and "filename*=utf-8''%E7%8E%8B%E6%B0%8F%E5%AE%97%E8%B0%B1_" in disposition
+    # An ASCII name with the extension as well, for `curl -OJ` and clients that read only `filename=`.
+    assert f'filename="{finished_task.task_id[:8]}.json"' in disposition
     assert json.loads(b"".join(first.streaming_content))["total_pages"] == 4
     second = client.get(f"/api/ocr/batch/download/{finished_task.task_id}?format=json")
     assert second["X-Export-Id"] == first["X-Export-Id"]
@@ -127,6 +130,6 @@ def test_csv_cells_that_would_run_as_formulas_are_escaped(book_dir):
     read = OcrResult.objects.get(task=task, relative_path="=HYPERLINK(1).png").raw_text
     assert read.startswith("+86")
     body = APIClient().post("/api/ocr/batch/export", {"task_id": task.task_id, "format": "csv"}, format="json").json()
-    rows = list(csv.reader(io.StringIO(Path(body["file_path"]).read_text(encoding="utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO((settings.EXPORT_DIR / body["file_path"]).read_text(encoding="utf-8-sig"))))
     cells = {row[0]: row[3] for row in rows[1:]}
     assert cells == {"'=HYPERLINK(1).png": "'" + read, "002.png": "李氏族谱"}

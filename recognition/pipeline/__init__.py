@@ -9,13 +9,20 @@
 
 An engine supplies the three model steps (detect, recognize, classify_upside_down); everything else is
 here. Boxes are returned in the pixels of the image as the user sent it (after EXIF rotation).
+
+A Deadline bounds the time of a page and of the request it belongs to: it is checked between the stages
+and before every call of the engine (detection tiles, line batches), so that a page stops within one such
+step of its limit.
 """
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..engines import OcrEngine, TextLine
+from .. import errors
+from ..engines import OcrEngine, Recognised, TextLine
 from .detection import detect_boxes
 from .geometry import ordered_corners, turn, unturn_points
 from .lines import is_line_shaped, read_lines, read_whole_image
@@ -40,8 +47,73 @@ class PageReading:
     rotation: int
 
 
-def read_page(engine: OcrEngine, image: np.ndarray, options: PageOptions) -> PageReading:
+class Deadline:
+    """The time limits of one request (from its start) and of its current page (from start_page); 0 is no
+    limit. check() raises RequestTimeout or PageTimeout once one is past."""
+
+    def __init__(self, request_seconds: float, page_seconds: float):
+        self.request_seconds, self.page_seconds = request_seconds, page_seconds
+        self.request_end = time.monotonic() + request_seconds if request_seconds > 0 else math.inf
+        self.page_end = math.inf
+
+    def start_page(self) -> None:
+        self.page_end = time.monotonic() + self.page_seconds if self.page_seconds > 0 else math.inf
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now > self.request_end:
+            raise errors.RequestTimeout(
+                f"识别超时：本次请求已超过 {self.request_seconds:g} 秒上限（OCR_REQUEST_TIMEOUT），请减少文件或页数后重试",
+                timeout_seconds=self.request_seconds,
+            )
+        if now > self.page_end:
+            raise errors.PageTimeout(
+                f"识别超时：一页已超过 {self.page_seconds:g} 秒上限（OCR_PAGE_TIMEOUT），请缩小图片或拆分页面后重试",
+                timeout_seconds=self.page_seconds,
+            )
+
+
+class BoundedEngine:
+    """An engine whose every call first checks the deadline. The lines of a page are recognised in batches
+    of RECOGNITION_BATCH crops, taken in order of width/height: both engines sort a call's crops that way
+    before they batch them, so the engine batches the same crops together as in one call for all."""
+
+    RECOGNITION_BATCH = 96
+
+    def __init__(self, engine: OcrEngine, deadline: Deadline):
+        self.engine, self.deadline, self.threads = engine, deadline, engine.threads
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        self.deadline.check()
+        return self.engine.detect(image)
+
+    def classify_upside_down(self, crops: list[np.ndarray]) -> list[tuple[bool, float]]:
+        self.deadline.check()
+        return self.engine.classify_upside_down(crops)
+
+    def recognize(self, crops: list[np.ndarray]) -> list[Recognised]:
+        if len(crops) <= self.RECOGNITION_BATCH:
+            self.deadline.check()
+            return self.engine.recognize(crops)
+        order = sorted(range(len(crops)), key=lambda index: crops[index].shape[1] / max(1, crops[index].shape[0]))
+        readings: list[Recognised | None] = [None] * len(crops)
+        for start in range(0, len(order), self.RECOGNITION_BATCH):
+            self.deadline.check()
+            batch = order[start:start + self.RECOGNITION_BATCH]
+            for index, reading in zip(batch, self.engine.recognize([crops[index] for index in batch])):
+                readings[index] = reading
+        return readings
+
+
+def read_page(engine: OcrEngine, image: np.ndarray, options: PageOptions,
+              deadline: Deadline | None = None) -> PageReading:
+    """The page read; with a deadline, OcrTimeout once it is past (its decoding counts: checked first)."""
+    if deadline is not None:
+        deadline.check()
+        engine = BoundedEngine(engine, deadline)
     rotation = page_turn(image, engine.threads) if options.detect_orientation else 0
+    if deadline is not None:
+        deadline.check()
     upright = turn(image, rotation)
     quads = np.array([ordered_corners(box) for box in detect_boxes(engine, upright)], dtype=np.float64)
     lines = []
@@ -67,4 +139,6 @@ def read_page(engine: OcrEngine, image: np.ndarray, options: PageOptions) -> Pag
         return TextLine(line.text, line.confidence, box)
 
     groups = [[as_sent(line) for line in group] for group in order_lines(upright_lines, options.text_layout)]
+    if deadline is not None:
+        deadline.check()
     return PageReading(groups=groups, rotation=rotation)

@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   var INTERVAL = 1500;
-  var UNFINISHED = ["pending", "queued", "processing"];
+  // The statuses come from the server (core/statuses.py) on the script tag.
+  var UNFINISHED = document.currentScript.getAttribute("data-unfinished").split(" ");
 
   function unfinished(status) { return UNFINISHED.indexOf(status) >= 0; }
 

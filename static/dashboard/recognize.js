@@ -17,7 +17,7 @@
   var legend = document.getElementById("legend");
   var textOut = document.getElementById("result-text");
   var tbody = document.getElementById("result-lines");
-  var low = window.LOW_CONFIDENCE || 0.8;
+  var low = Number(document.currentScript.getAttribute("data-low")) || 0.8;
   var objectUrl = null;
 
   function showName() {

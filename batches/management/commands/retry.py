@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from batches import services
-from recognition.errors import ApiError
+from core.errors import ApiError
 
 
 class Command(BaseCommand):

@@ -15,8 +15,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from batches import selectors, services
-from batches.models import ACTIVE_STATUSES, TaskStatus
-from recognition.errors import ApiError
+from core.statuses import ACTIVE_STATUSES, TaskStatus
+from core.errors import ApiError
 
 
 class Command(BaseCommand):

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core.statuses import ACTIVE_STATUSES, FINISHED_STATUSES
+
 
 @dataclass(frozen=True)
 class TaskTiming:
@@ -26,12 +28,12 @@ def task_timing(task, now=None) -> TaskTiming:
     now = now or timezone.now()
     if not task.started_at:
         return TaskTiming(None, None, None)
-    end = task.completed_at if task.completed_at and task.status in ("completed", "failed", "cancelled") else now
+    end = task.completed_at if task.completed_at and task.status in FINISHED_STATUSES else now
     elapsed = max(end - task.started_at, timedelta(0))
     seconds = elapsed.total_seconds()
     rate = task.processed_files / seconds if seconds > 0 and task.processed_files else None
     eta = None
-    if task.status in ("queued", "processing") and rate:
+    if task.status in ACTIVE_STATUSES and rate:
         eta = timedelta(seconds=max(task.total_files - task.processed_files, 0) / rate)
     return TaskTiming(elapsed, rate, eta)
 
