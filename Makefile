@@ -2,9 +2,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Debian packages: MariaDB client headers to build mysqlclient; CJK fonts the tests render pages with and the
-# Chromium the browser tests drive. Installed only when missing (needs root or sudo).
+# Chromium the browser tests drive; the JDK and Spring/Jackson jars that compile and run the seed's Java
+# clients (tests/test_seed_java_clients.py). Installed only when missing (needs root or sudo).
 BUILD_PACKAGES := libmariadb-dev pkg-config
-TEST_PACKAGES := fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming chromium chromium-driver curl
+TEST_PACKAGES := fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming chromium chromium-driver curl \
+	default-jdk-headless libspring-web-java libjackson2-databind-java
 
 # The test suite runs against the real services: MariaDB and Redis on this machine.
 TEST_ENV := DB_HOST=$${TEST_DB_HOST:-127.0.0.1} DB_PORT=$${TEST_DB_PORT:-3306} DB_USER=$${TEST_DB_USER:-root} \

@@ -12,19 +12,19 @@ class BatchesConfig(AppConfig):
 
 
 def requeue_on_worker_start(sender=None, **kwargs):
-    """When a worker starts, send again the pages that a killed worker left unfinished. Embedded mode (file
-    broker, which forgets a message once taken): every unfinished page of an active task. Full mode (Redis
-    redelivers unacknowledged messages after TASK_LOCK_TTL): the pages a previous process with this worker's
-    node name held, and pages claimed longer than TASK_LOCK_TTL ago."""
+    """When a worker starts, take back at once what an earlier process under its node name held (its leases
+    are expired and the pages sent again) instead of waiting for the leases to run out. Embedded mode (one
+    worker per machine, file broker that forgets a message once taken): every lease is expired and every
+    waiting page sent again."""
     import logging
 
     from django.conf import settings
 
-    from . import services
+    from .services import recovery
 
     try:
         embedded = not settings.REDIS_HOST
-        services.pages_requeue_stalled(stale_after_seconds=0 if embedded else None, include_pending=embedded,
-                                       worker=getattr(sender, "hostname", "") or "")
+        recovery.pages_requeue_stalled(node=getattr(sender, "hostname", "") or "", expire_all=embedded,
+                                       include_waiting=embedded)
     except Exception:  # a worker must start even when the database is not there yet
         logging.getLogger(__name__).exception("requeue of unfinished pages failed")

@@ -8,7 +8,11 @@ Seed tables `batch_tasks` and `ocr_results`, with their columns, plus what safe 
 * `sequence` is the page's position in book order (volume, page number, natural file order), fixed at scan
   time, so that exports read the book in order from an index;
 * `active_fingerprint` is sha256(resolved directory + options) while the task is unfinished and NULL once it
-  is finished; its unique index makes duplicate detection atomic (MySQL and SQLite allow many NULLs).
+  is finished; its unique index makes duplicate detection atomic (MySQL and SQLite allow many NULLs);
+* `sent_at` is when a message for the page was last sent: a page is "in flight" from then until it is done,
+  and the dispatch window (batches/services/dispatch.py) counts those. NULL: never sent;
+* `claimed_by` + `lease_expires_at` are the lease of the worker process reading the page (renewed by its
+  heartbeat): a delivery finding a live lease of another holder is a duplicate, an expired one a lost worker.
 """
 
 from django.conf import settings
@@ -92,7 +96,11 @@ class OcrResult(models.Model):
                                       help_text="how many times a worker took it and never finished")
     claimed_at = models.DateTimeField("领取时间", null=True, blank=True)
     claimed_by = models.CharField("处理节点", max_length=255, blank=True, default="",
-                                  help_text="worker node name (celery@host)")
+                                  help_text="the process holding the page: worker node name and pid")
+    lease_expires_at = models.DateTimeField("租约到期", null=True, blank=True,
+                                            help_text="the holder's claim lasts until then (renewed while it runs)")
+    sent_at = models.DateTimeField("投递时间", null=True, blank=True,
+                                   help_text="when a message for this page was last sent to the workers")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -106,6 +114,8 @@ class OcrResult(models.Model):
             models.Index(fields=["task", "sequence"], name="ocr_result_book_order"),
             models.Index(fields=["task", "status"], name="ocr_result_task_status"),
             models.Index(fields=["task", "-updated_at"], name="ocr_result_recent"),
+            # The next pages of the window (pending, never sent, in book order) and the pages in flight.
+            models.Index(fields=["task", "status", "sent_at", "sequence"], name="ocr_result_dispatch"),
         ]
         verbose_name = "识别结果"
         verbose_name_plural = "识别结果"

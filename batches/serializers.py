@@ -5,6 +5,7 @@ APIs accept the same values."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.naming import CamelCaseTwins
 from core.statuses import TaskStatus
 from recognition.pipeline.formats import OUTPUT_FORMATS
 from recognition.pipeline.reading_order import TEXT_LAYOUTS
@@ -30,6 +31,8 @@ def choice_doc(values, nullable: bool = True):
 
 
 class ScanRequestSerializer(serializers.Serializer):
+    """每个字段也可用 camelCase 写法（如 bookId、autoStart，供 Java 客户端）；两种写法同时给出且取值不同时返回 400 INVALID_PARAMETER。"""
+
     book_id = serializers.CharField(max_length=255, help_text="书籍唯一标识，如 廖氏族谱")
     directory = serializers.CharField(max_length=1000, help_text="服务器上的目录：绝对路径，或相对第一个 SCAN_ROOTS 的路径；必须在 SCAN_ROOTS 之内")
     task_name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
@@ -52,6 +55,8 @@ class ScanRequestSerializer(serializers.Serializer):
 
 
 class ExportRequestSerializer(serializers.Serializer):
+    """每个字段也可用 camelCase 写法（如 taskId、includeDetails，供 Java 客户端）；两种写法同时给出且取值不同时返回 400 INVALID_PARAMETER。"""
+
     task_id = serializers.CharField(max_length=36, help_text="任务 ID")
     format = choice_doc(EXPORT_FORMATS, nullable=False)(required=False, default="json", help_text="json（默认）、csv、txt")
     include_details = serializers.BooleanField(required=False, default=False,
@@ -67,8 +72,9 @@ class TaskListQuerySerializer(serializers.Serializer):
 
 
 # --- Output shapes (documentation only) ---------------------------------------------------------------------
+# CamelCaseTwins: the answers also carry taskId, processedFiles, ... for the seed's Java clients (core/naming.py).
 
-class TaskSummarySerializer(serializers.Serializer):
+class TaskSummarySerializer(CamelCaseTwins, serializers.Serializer):
     success = serializers.BooleanField()
     task_id = serializers.CharField()
     book_id = serializers.CharField()
@@ -78,7 +84,7 @@ class TaskSummarySerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class PageSerializer(serializers.Serializer):
+class PageSerializer(CamelCaseTwins, serializers.Serializer):
     page_id = serializers.CharField()
     file_name = serializers.CharField()
     relative_path = serializers.CharField()
@@ -92,7 +98,7 @@ class PageSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class TaskSerializer(serializers.Serializer):
+class TaskSerializer(CamelCaseTwins, serializers.Serializer):
     task_id = serializers.CharField()
     book_id = serializers.CharField()
     task_name = serializers.CharField()
@@ -127,7 +133,7 @@ class TaskListSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
 
 
-class ExportResponseSerializer(serializers.Serializer):
+class ExportResponseSerializer(CamelCaseTwins, serializers.Serializer):
     success = serializers.BooleanField()
     export_id = serializers.CharField()
     task_id = serializers.CharField()

@@ -43,7 +43,7 @@ class ScanView(APIView):
 
 
 class StartView(APIView):
-    @extend_schema(summary="启动任务（幂等）", request=None, tags=TAGS,
+    @extend_schema(summary="启动任务（运行中的任务：重新投递未完成的页面）", request=None, tags=TAGS,
                    responses={200: TaskSummarySerializer, 404: BatchErrorSerializer, 409: BatchErrorSerializer})
     def post(self, request, task_id):
         task = services.task_start(task_id=_task_or_404(request, task_id).task_id)
@@ -65,10 +65,11 @@ class CancelView(APIView):
 
 
 class RetryView(APIView):
-    @extend_schema(summary="重试失败或未处理的页面", request=None, tags=TAGS,
+    @extend_schema(summary="重试失败或未处理的页面（运行中的任务：重新投递未完成的页面）", request=None, tags=TAGS,
                    responses={200: TaskSummarySerializer, 404: BatchErrorSerializer, 409: BatchErrorSerializer})
     def post(self, request, task_id):
         task, count = services.task_retry(task_id=_task_or_404(request, task_id).task_id)
+        # A running task is not refused: its unfinished pages are sent again (count = pages sent).
         message = f"重新处理 {count} 个页面" if count else "没有需要重试的页面"
         return Response(_summary(task, message, retried_files=count))
 

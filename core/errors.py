@@ -53,6 +53,11 @@ class ServiceUnavailable(ApiError):
     default_message = "服务暂时不可用，请稍后重试"
 
 
+class Busy(ServiceUnavailable):
+    code = "BUSY"
+    default_message = "识别请求过多，请稍后重试"
+
+
 class DatabaseUnavailable(ServiceUnavailable):
     code = "DATABASE_UNAVAILABLE"
     default_message = "数据库不可用，请稍后重试"
@@ -115,7 +120,10 @@ DRF_CODES = {
 def api_exception_handler(exc, context):
     coded = error_for_exception(exc)
     if coded is not None:
-        return Response(coded.as_dict(), status=coded.status_code)
+        response = Response(coded.as_dict(), status=coded.status_code)
+        if "retry_after" in coded.extra:
+            response["Retry-After"] = str(coded.extra["retry_after"])
+        return response
     response = exception_handler(exc, context)
     if response is None:
         return None

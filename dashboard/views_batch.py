@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -50,8 +51,15 @@ def task_state(task: BatchTask) -> dict:
         "failed_files": task.failed_files,
         "finished": task.status in FINISHED_STATUSES,
         "error": task.error_message or None,
+        "started_at": _shown_time(task.started_at),
+        "completed_at": _shown_time(task.completed_at),
         **task_timing(task).as_dict(),
     }
+
+
+def _shown_time(value) -> str:
+    """As the templates show a time (`Y-m-d H:i:s` in TIME_ZONE), for the scripts that update them."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 # --- Task list and scan form ---------------------------------------------------------------------------
@@ -228,7 +236,9 @@ def task_state_json(request, task_id: str):
     return JsonResponse({
         **task_state(task),
         "pages": [{"page_id": r.page_id, "status": r.status, "status_label": labels.get(r.status, r.status),
-                   "confidence": None if r.confidence is None else float(r.confidence)} for r in pages],
+                   "confidence": None if r.confidence is None else float(r.confidence),
+                   "processing_time": None if r.processing_time is None else str(r.processing_time)}
+                  for r in pages],
     }, json_dumps_params={"ensure_ascii": False})
 
 

@@ -255,10 +255,11 @@ def gunicorn_argv() -> list[str]:
 def worker_argv(concurrency: int | None = None, queues: str | None = None) -> list[str]:
     """`celery worker` as the service runs it: prefork children, each with one OCR engine of
     OCR_THREADS threads, replaced after CELERY_WORKER_MAX_TASKS_PER_CHILD tasks or once above
-    CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB."""
+    CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB; with an embedded beat (-B) that sends the batch sweeper every
+    TASK_SWEEP_INTERVAL seconds (one per worker is safe: the sweep takes a lock, see CELERY_BEAT_SCHEDULE)."""
     concurrency = concurrency or settings.CELERY_WORKER_CONCURRENCY
     argv = [sys.executable, "-m", "celery", "-A", "ocrsite", "worker", "--pool=prefork",
-            f"--concurrency={concurrency}", f"--loglevel={settings.LOG_LEVEL}", "--hostname=ocr@%h"]
+            f"--concurrency={concurrency}", f"--loglevel={settings.LOG_LEVEL}", "--hostname=ocr@%h", "--beat"]
     if settings.CELERY_WORKER_MAX_TASKS_PER_CHILD > 0:
         argv.append(f"--max-tasks-per-child={settings.CELERY_WORKER_MAX_TASKS_PER_CHILD}")
     if settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD > 0:
@@ -275,6 +276,10 @@ def role_environment(role: str, base=None, processes: int | None = None) -> dict
     OCR_THREADS is then set so that processes x threads = the available cores (unless OCR_THREADS is set).
     """
     environ = dict(os.environ if base is None else base)
+    # glibc gives every thread its own malloc arena, so each gunicorn thread that once decoded a page keeps
+    # its own hundreds of MB: 8 waiting 60-MP pages peaked at +3.1 GB against +1.2 GB with 1-2 arenas
+    # (bench/request_limits.py).
+    environ.setdefault("MALLOC_ARENA_MAX", "2")
     if role == "worker":
         environ["LOG_FILE_NAME"] = environ.get("LOG_FILE_NAME") or "celery_worker.log"
     if processes and settings.OCR_THREADS <= 0:

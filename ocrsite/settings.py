@@ -312,11 +312,28 @@ SCAN_ROOTS = [Path(p).resolve() for p in env_list("SCAN_ROOTS", [str(DATA_DIR / 
 if not env_str("SCAN_ROOTS"):
     (DATA_DIR / "scans").mkdir(exist_ok=True)  # the default root is ours to create; a configured one is not
 TASK_DEFAULT_PRIORITY = env_int("TASK_DEFAULT_PRIORITY", 5)
-# A page whose worker dies more than this many times is recorded as failed (WORKER_LOST) instead of
-# being handed out again. (The seed's TASK_RETRY_DELAY has no use: a lost page is re-sent at once.)
+# A page whose worker is lost (its lease runs out) more than this many times is recorded as failed
+# (WORKER_LOST) instead of being handed out again. (The seed's TASK_RETRY_DELAY has no use.)
 TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 3)
+# The Redis visibility timeout: an unacknowledged message comes back after this many seconds. Recovery
+# does not wait for it (leases and the sweeper below); it only bounds how late a lost worker's message returns.
 TASK_LOCK_TTL = env_int("TASK_LOCK_TTL", 3600)
 TASK_DUPLICATE_DETECTION = env_bool("TASK_DUPLICATE_DETECTION", True)
+# Pages of one task "in flight" (a message sent, the page not done yet) at a time: each recorded page sends
+# the next. Bounds what a cancel leaves queued and how long a book started later waits behind this one.
+TASK_DISPATCH_WINDOW = env_int("TASK_DISPATCH_WINDOW", 16)
+# Seconds a worker's claim on a page lasts; a heartbeat renews it every third of that while the page runs.
+# A page whose lease ran out lost its worker: it is sent again (counted as an interruption).
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 60)
+# Seconds between two runs of the sweeper (batches.sweep, sent by the workers' embedded beat): re-sends pages
+# whose lease expired or whose message was lost, tops up the windows, completes finished tasks.
+TASK_SWEEP_INTERVAL = env_int("TASK_SWEEP_INTERVAL", 60)
+# Seconds one page may take: past it the page is recorded failed (TIME_LIMIT_EXCEEDED); 60 s later the worker
+# child is killed and the page recorded failed all the same. 0 = no limit.
+TASK_PAGE_SOFT_TIME_LIMIT = env_int("TASK_PAGE_SOFT_TIME_LIMIT", 600)
+# Seconds over which a page job retries database errors (backoff 1, 2, 4 ... 30 s) before giving up; a page
+# given up is sent again by the sweeper once the database is back.
+TASK_DB_RETRY_WINDOW = env_int("TASK_DB_RETRY_WINDOW", 600)
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24)
 
 # --- Celery: Redis in the full mode, a broker in files (kombu's filesystem transport) otherwise ---------
@@ -355,6 +372,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# The sweeper's schedule, run by the beat embedded in each worker (`celery worker -B`, see ocrsite/ops.py).
+# Several beats per deployment are fine: the sweep takes a cache lock, so one runs per interval. A sweep
+# message that waited a whole interval in the queue is dropped: the next one is on its way.
+CELERY_BEAT_SCHEDULE = {"batches-sweep": {"task": "batches.sweep", "schedule": TASK_SWEEP_INTERVAL,
+                                          "options": {"expires": TASK_SWEEP_INTERVAL}}}
+# Beat keeps its schedule in memory: a lost last-run time costs at most one early sweep, and no schedule
+# file is shared (or corrupted) by the workers of one machine.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 
 # --- REST framework and OpenAPI --------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -369,6 +394,9 @@ REST_FRAMEWORK = {
     # JSON only: a form-encoded body (what a page on another site can post without asking) is a 415.
     # The upload endpoints take multipart themselves.
     "DEFAULT_PARSER_CLASSES": ["recognition.parsers.JsonParser"],
+    # JSON with the camelCase twins of the keys the seed's Java clients read (core/naming.py); DRF's
+    # browsable pages as before.
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JsonRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": APP_NAME,
@@ -425,7 +453,10 @@ LOGGING = {
 # --- Deployment: gunicorn, Celery worker processes, probes and metrics (see README "Deployment") ---------
 # gunicorn (ocrsite/gunicorn.conf.py): WORKERS processes of GUNICORN_THREADS threads each (one OCR engine
 # per process, used by one thread at a time; the other threads answer health checks and status meanwhile).
-GUNICORN_THREADS = env_int("GUNICORN_THREADS", 4)
+GUNICORN_THREADS = env_int("GUNICORN_THREADS", 8)
+# Recognition requests a process takes at once (one reads, the others wait for its engine); one more is a
+# 503 BUSY with Retry-After at once. The rest of the threads always answer probes and status, however busy.
+OCR_MAX_REQUESTS_PER_PROCESS = env_int("OCR_MAX_REQUESTS_PER_PROCESS", max(1, GUNICORN_THREADS - 1))
 GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 300)  # silent-process restart; OCR requests may run longer
 GUNICORN_GRACEFUL_TIMEOUT = env_int("GUNICORN_GRACEFUL_TIMEOUT", 120)  # running requests finish on SIGTERM
 GUNICORN_MAX_REQUESTS = env_int("GUNICORN_MAX_REQUESTS", 2000)  # then the process is replaced (0 = never)

@@ -8,9 +8,11 @@ process must first point PROMETHEUS_MULTIPROC_DIR at its folder (ocrsite/metrics
 - Warm-up: every worker child loads its OCR engine when it starts (OCR_WARMUP), before it takes a task;
   CELERY_WORKER_PROC_ALIVE_TIMEOUT gives it the time.
 - Shutdown: SIGTERM is Celery's warm shutdown: no new task starts, the running ones finish, and messages
-  the worker had reserved but not started go back to the queue. With acks_late a page's message is
-  acknowledged only when the page is done, so a worker killed mid-page (SIGKILL, power loss) leaves it to
-  be delivered again (Redis: after TASK_LOCK_TTL seconds, the visibility timeout).
+  the worker had reserved but not started go back to the queue. A worker killed mid-page (SIGKILL, power
+  loss) leaves the page `processing` under a lease nobody renews: once it runs out the sweeper sends the
+  page again (batches/services/recovery.py), and a worker restarted under the same node name takes its
+  pages back at once (batches/apps.py).
+- Beat: each worker embeds one (`-B`, ocrsite/ops.py) to send the sweeper every TASK_SWEEP_INTERVAL.
 """
 
 import copy
@@ -122,10 +124,4 @@ def _count_task(task_id, task, state, kwargs):
         metrics.TASK_SECONDS.labels(task=name).observe(time.perf_counter() - started)
     if outcome == "failure":
         metrics.record_failure("task")
-    # batches.process_page returns "success" or "failed" for a page it recognised (see batches/services.py).
-    retval = kwargs.get("retval")
-    if name == "batches.process_page" and retval in ("success", "failed"):
-        metrics.record_page("batch", retval == "success",
-                            None if started is None else time.perf_counter() - started)
-    elif name == "batches.process_page" and retval == "engine_failed":
-        metrics.record_failure("engine")
+    # Pages are counted by batches.process_page itself (batches/tasks.py), which knows their outcome.

@@ -1,7 +1,7 @@
 """Errors of recognition: what is wrong with an uploaded file or the engine (rendered by
 core.errors.api_exception_handler)."""
 
-from core.errors import ApiError, InvalidParameter, RequestTooLarge  # noqa: F401  (recognition's callers raise them)
+from core.errors import ApiError, Busy, InvalidParameter, RequestTooLarge  # noqa: F401  (recognition's callers raise them)
 
 
 class UnsupportedFormat(ApiError):

@@ -5,6 +5,9 @@ read, and never read past the limit (DRF reads the body of its own JSONParser wh
 the parser runs: this one reads the stream itself); a document nested deeper than MAX_JSON_DEPTH or holding more than
 MAX_JSON_ITEMS object keys and array elements in all is a 400 INVALID_REQUEST_BODY, so that no view or
 serializer spends time on it (deeper than Python's JSON decoder can go was an HTML 500 once).
+
+Top-level keys may be spelled in camelCase, as the seed's Java beans are written by Jackson (`bookId`): they
+reach the views in snake_case (core/naming.py).
 """
 
 from django.conf import settings
@@ -13,6 +16,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, get_encoding
 from rest_framework.settings import api_settings
 from rest_framework.utils import json
+
+from core.naming import snake_case_keys
 
 
 def too_large(length: int):
@@ -67,4 +72,4 @@ class JsonParser(BaseParser):
         except ValueError as error:
             raise ParseError(f"JSON 格式错误：{error}") from None
         check_shape(document)
-        return document
+        return snake_case_keys(document)

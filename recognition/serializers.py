@@ -7,6 +7,8 @@ same fields for drf-spectacular, so /docs shows every field with its meaning and
 from django.conf import settings
 from rest_framework import serializers
 
+from core.naming import CamelCaseTwins
+
 from .pipeline.formats import OUTPUT_FORMATS
 from .pipeline.reading_order import TEXT_LAYOUTS
 
@@ -75,7 +77,8 @@ class DetailSerializer(serializers.Serializer):
     page = serializers.IntegerField(required=False, help_text="多页文件中的页码（从 1 开始）")
 
 
-class RecognitionResultSerializer(serializers.Serializer):
+class RecognitionResultSerializer(CamelCaseTwins, serializers.Serializer):
+    # CamelCaseTwins: processingTime beside processing_time, for the seed's Java clients (core/naming.py).
     success = serializers.BooleanField()
     text = serializers.CharField(help_text="按阅读顺序排列的文字")
     details = DetailSerializer(many=True, allow_null=True, help_text="与 text 同序的行；return_details=false 时为 null")

@@ -1,12 +1,16 @@
 """Recognition of one uploaded file: the service behind /recognize, /recognize-batch, the dashboard and the
 batch workers."""
 
+import threading
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+
+from core.naming import snake_case_keys
 
 from . import errors, stats
 from .engines import EngineUnavailable, LoadedEngine, UnsupportedLanguage, available_langs, engine_for
@@ -47,7 +51,9 @@ class RecognitionOptions:
 
     @classmethod
     def from_raw(cls, raw: Mapping) -> "RecognitionOptions":
-        """Options from form or JSON fields (strings or JSON values); unknown values raise InvalidParameter."""
+        """Options from form or JSON fields (strings or JSON values), each also under its camelCase name
+        (core/naming.py); unknown values raise InvalidParameter."""
+        raw = snake_case_keys({key: raw.get(key) for key in raw})
 
         def given(name):
             value = raw.get(name)
@@ -162,6 +168,23 @@ def file_result(loaded: LoadedEngine, data: bytes, options: RecognitionOptions, 
     return result
 
 
+_request_slots = threading.BoundedSemaphore(settings.OCR_MAX_REQUESTS_PER_PROCESS)
+
+
+@contextmanager
+def request_slot():
+    """One of this process's OCR_MAX_REQUESTS_PER_PROCESS places, or BUSY at once: a request never waits
+    for a place, so the threads a process has beyond them stay free for the probes and status."""
+    if not _request_slots.acquire(blocking=False):
+        stats.count_error()
+        raise errors.Busy(f"本进程已有 {settings.OCR_MAX_REQUESTS_PER_PROCESS} 个识别请求在处理或排队，请稍后重试",
+                          retry_after=2)
+    try:
+        yield
+    finally:
+        _request_slots.release()
+
+
 def recognize_files(reads: Sequence[Callable[[], bytes]], options: RecognitionOptions) -> list[dict | errors.ApiError]:
     """The results of one request's files, in order, each file given as a function returning its bytes. A
     file's own error (a bad file, one over a limit, a page over OCR_PAGE_TIMEOUT) takes its place in the
@@ -172,7 +195,7 @@ def recognize_files(reads: Sequence[Callable[[], bytes]], options: RecognitionOp
     process holds the bytes and decoded pages of one request at a time, however many threads wait (their
     uploads wait in Django's temporary files). The request's time starts when it has the engine."""
     loaded = loaded_engine(options.lang)
-    with loaded.lock:
+    with request_slot(), loaded.lock:
         deadline = Deadline(settings.OCR_REQUEST_TIMEOUT, settings.OCR_PAGE_TIMEOUT)
         check_request_pixels(reads)
         outcomes: list[dict | errors.ApiError] = []

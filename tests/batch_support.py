@@ -75,16 +75,18 @@ def child_env(**extra) -> dict:
 
 
 class Worker:
-    """A Celery worker process group started for a test."""
+    """A Celery worker process group started for a test; with beat=True it embeds the beat that sends the
+    sweeper (as `manage.py start worker` does)."""
 
-    def __init__(self, env: dict, log: Path, name: str, nodename: str | None = None):
+    def __init__(self, env: dict, log: Path, name: str, nodename: str | None = None, beat: bool = False,
+                 concurrency: int = 1):
         self.nodename = nodename or f"{name}-{uuid.uuid4().hex[:6]}@%h"
         self.log = log
         self.handle = open(log, "ab")
         self.process = subprocess.Popen(
-            [CELERY, "-A", "ocrsite", "worker", "--pool=prefork", "--concurrency=1", "-l", "info",
+            [CELERY, "-A", "ocrsite", "worker", "--pool=prefork", f"--concurrency={concurrency}", "-l", "info",
              "-n", self.nodename, "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
+             "--without-heartbeat", *(["--beat"] if beat else [])],
             cwd=ROOT, env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout: float = 90) -> "Worker":
@@ -132,10 +134,75 @@ def purge_broker() -> None:
         client.delete("unacked", "unacked_index", "unacked_mutex")
 
 
+def queued_page_ids(**redis_options) -> list[int]:
+    """The OcrResult ids of the process_page messages waiting in the test broker's queues (Redis), oldest
+    first. redis_options: another Redis than the settings' (host, port, db)."""
+    import base64
+    import json
+
+    import redis
+    from django.conf import settings
+
+    from ocrsite.metrics import queue_names
+
+    options = {"host": settings.REDIS_HOST, "port": settings.REDIS_PORT, "db": settings.REDIS_DB, **redis_options}
+    client = redis.Redis(**options)
+    ids = []
+    for name in queue_names():
+        for key in [name] + [f"{name}\x06\x16{step}" for step in range(1, 10)]:
+            for raw in reversed(client.lrange(key, 0, -1)):  # kombu pushes on the left, pops on the right
+                message = json.loads(raw)
+                if message["headers"].get("task") == "batches.process_page":
+                    ids.append(json.loads(base64.b64decode(message["body"]))[0][0])
+    client.close()
+    return ids
+
+
+class PrivateRedis:
+    """A Redis server of a test's own, without persistence (`--save '' --appendonly no`), so that a restart
+    loses every queued message, as a broker restarted without persistence does."""
+
+    def __init__(self, tmp_path: Path):
+        from tests.deployment_support import free_port
+
+        self.port = free_port()
+        self.folder = tmp_path
+        self.process = None
+        self.start()
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port)
+        wait_for(lambda: _answers(client), timeout=20, message="private redis up")
+        client.close()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def restart(self, down_seconds: float = 0) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
+def _answers(client) -> bool:
+    try:
+        return client.ping()
+    except Exception:
+        return False
+
+
 @contextmanager
-def running_worker(tmp_path: Path, name: str = "worker", nodename: str | None = None, **env):
+def running_worker(tmp_path: Path, name: str = "worker", nodename: str | None = None, beat: bool = False,
+                   concurrency: int = 1, **env):
     log = tmp_path / f"{name}-{uuid.uuid4().hex[:6]}.log"
-    worker = Worker(child_env(**env), log, name, nodename).wait_ready()
+    worker = Worker(child_env(**env), log, name, nodename, beat, concurrency).wait_ready()
     try:
         yield worker
     finally:

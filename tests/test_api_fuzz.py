@@ -27,7 +27,6 @@ import pytest
 import schemathesis
 from schemathesis.core.file_samples import FILE_SAMPLES
 from django.core.cache import cache
-from django.test import override_settings
 from hypothesis import HealthCheck, Phase, settings as hypothesis_settings, strategies as st
 
 from tests.pages import render_lines

@@ -42,7 +42,7 @@ def test_concurrent_service_calls_past_the_precheck_one_wins(book_dir, monkeypat
     """Every racer passes the cheap check before the insert (as if all had read before any committed):
     the unique index alone lets exactly one through."""
     (book_dir / "1.png").write_bytes(b"x")
-    monkeypatch.setattr(services, "_duplicate_precheck", lambda fingerprint: False)
+    monkeypatch.setattr(services.scanning, "_duplicate_precheck", lambda fingerprint: False)
     barrier = threading.Barrier(RACERS)
     options = services.ScanOptions.from_raw({})
 

@@ -1,12 +1,16 @@
 """page_process and page_record, the unit of work of the workers: a page delivered twice is recorded and
-counted once, a page that keeps losing its worker is given up, an engine that cannot load fails the task."""
+counted once, a page that keeps losing its worker is given up, an engine that cannot load fails the task;
+the requeue of pages whose worker is gone (real Redis: the messages are read back from the queue)."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from batches import services
 from batches.models import BatchTask, OcrResult
 from recognition import errors
-from tests.batch_support import book_dir, write_page  # noqa: F401 (fixture)
+from tests.batch_support import book_dir, purge_broker, queued_page_ids, write_page  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,31 +77,43 @@ def test_engine_unavailable_fails_the_task_and_keeps_the_page_for_retry(task, mo
     assert (task.status, task.success_files) == ("completed", 2)
 
 
-def test_stalled_pages_are_requeued(task, monkeypatch):
-    from batches import tasks
-
-    sent = []
-    monkeypatch.setattr(tasks.process_page, "apply_async", lambda args, **kw: sent.append(args[0]))
+def test_requeue_sends_pages_whose_lease_expired_and_on_request_every_waiting_page(
+        task, django_capture_on_commit_callbacks):
+    purge_broker()
     first, second = OcrResult.objects.filter(task=task).order_by("sequence")
+    now = timezone.now()
     BatchTask.objects.filter(pk=task.pk).update(status="processing")
-    OcrResult.objects.filter(pk=first.pk).update(status="processing", claimed_at="2000-01-01T00:00:00Z")
-    assert services.pages_requeue_stalled() == 1 and sent == [first.pk]
-    assert services.pages_requeue_stalled(stale_after_seconds=0, include_pending=True) == 2
+    OcrResult.objects.filter(pk=first.pk).update(status="processing", claimed_by="gone@a pid 1",
+                                                 sent_at=now - timedelta(seconds=70),
+                                                 lease_expires_at=now - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.pages_requeue_stalled() == 1
+    assert queued_page_ids() == [first.pk]
+    # Sent again since its lease ran out: not again until a worker claims it (or its message is missed).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.pages_requeue_stalled() == 0
+    # `tasks --requeue`: every page waiting for a message too (the second one, sent when the task started).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.pages_requeue_stalled(include_waiting=True) == 2
+    assert sorted(queued_page_ids()) == sorted([first.pk, first.pk, second.pk])
+    purge_broker()
 
 
-def test_pages_held_by_a_restarted_worker_name_are_requeued_at_once(task, monkeypatch):
-    from batches import tasks
-
-    sent = []
-    monkeypatch.setattr(tasks.process_page, "apply_async", lambda args, **kw: sent.append(args[0]))
+def test_pages_held_by_a_restarted_worker_name_are_requeued_at_once(task, django_capture_on_commit_callbacks):
+    purge_broker()
     first, second = OcrResult.objects.filter(task=task).order_by("sequence")
+    live = timezone.now() + timedelta(seconds=60)
     BatchTask.objects.filter(pk=task.pk).update(status="processing")
-    OcrResult.objects.filter(pk=first.pk).update(status="processing", claimed_by="celery@a")
-    OcrResult.objects.filter(pk=second.pk).update(status="processing", claimed_by="celery@b")
-    from django.utils import timezone
-
-    OcrResult.objects.filter(task=task).update(claimed_at=timezone.now())
-    assert services.pages_requeue_stalled(worker="celery@a") == 1 and sent == [first.pk]
+    OcrResult.objects.filter(pk=first.pk).update(status="processing", claimed_by="celery@a pid 11", lease_expires_at=live)
+    OcrResult.objects.filter(pk=second.pk).update(status="processing", claimed_by="celery@ab pid 12",
+                                                  lease_expires_at=live)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.pages_requeue_stalled(node="celery@a") == 1
+    assert queued_page_ids() == [first.pk]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.lease_expires_at <= timezone.now() and second.lease_expires_at == live
+    purge_broker()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,14 +121,14 @@ def test_broker_down_at_start_fails_the_task_with_503_and_retry_sends_it_later(b
     from kombu.exceptions import OperationalError
     from rest_framework.test import APIClient
 
-    from batches import tasks
+    from ocrsite.celery import app
 
     write_page(book_dir / "001.png", ["第1页"])
 
     def down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.dispatch_task, "apply_async", down)
+    monkeypatch.setattr(app, "send_task", down)
     client = APIClient()
     task_id = client.post("/api/ocr/batch/scan", {"book_id": "b", "directory": str(book_dir), "auto_start": False},
                           format="json").json()["task_id"]
@@ -121,6 +137,7 @@ def test_broker_down_at_start_fails_the_task_with_503_and_retry_sends_it_later(b
     task = BatchTask.objects.get(task_id=task_id)
     assert task.status == "failed" and task.error_message.startswith("BROKER_UNAVAILABLE")
     sent = []
-    monkeypatch.setattr(tasks.dispatch_task, "apply_async", lambda *a, **kw: sent.append(a) or type("R", (), {"id": "x"}))
+    monkeypatch.setattr(app, "send_task", lambda name, args, **kw: sent.append((name, args)))
     response = client.post(f"/api/ocr/batch/retry/{task_id}")
-    assert response.status_code == 200 and response.json()["retried_files"] == 1 and len(sent) == 1
+    assert response.status_code == 200 and response.json()["retried_files"] == 1
+    assert sent == [("batches.process_page", [OcrResult.objects.get(task_id=task_id).pk])]

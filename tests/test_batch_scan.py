@@ -126,7 +126,8 @@ def test_duplicate_of_an_unfinished_task_is_refused_with_the_existing_task(clien
     assert again.status_code == 409
     body = again.json()
     assert body["success"] is False and body["error"] == "DUPLICATE_TASK" and body["message"]
-    assert body["existing_task"] == {"task_id": first["task_id"], "status": "pending", "progress": 0.0}
+    assert body["existing_task"] == {"task_id": first["task_id"], "taskId": first["task_id"], "status": "pending",
+                                     "progress": 0.0}
     # Other options are another task.
     assert scan(client, book_id="b", directory=str(book_dir), text_layout="vertical_rl",
                 auto_start=False).status_code == 201

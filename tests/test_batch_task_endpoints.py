@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from batches import services
 from batches.models import BatchTask, OcrResult
 from exports.models import Export
-from tests.batch_support import book_dir, write_page  # noqa: F401 (fixture)
+from tests.batch_support import book_dir, purge_broker, queued_page_ids, write_page  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +77,26 @@ def test_cancel_while_queued_and_then_no_page_runs(client, book_dir):
     assert client.post("/api/ocr/batch/cancel/unknown").status_code == 404
 
 
-def test_retry_while_running_is_refused(client, book_dir):
+def test_retry_or_start_while_running_sends_the_unfinished_pages_again(client, book_dir,
+                                                                       django_capture_on_commit_callbacks):
     write_page(book_dir / "001.png", ["第1页"])
-    task_id = create(client, book_dir)
-    response = client.post(f"/api/ocr/batch/retry/{task_id}")
-    assert response.status_code == 409 and response.json()["error"] == "INVALID_TASK_STATE"
+    write_page(book_dir / "002.png", ["第2页"])
+    purge_broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        task_id = create(client, book_dir)
+    first, second = OcrResult.objects.filter(task_id=task_id).order_by("sequence").values_list("pk", flat=True)
+    assert queued_page_ids() == [first, second]
+    services.page_process(result_id=first)
+    # A stalled book (its message lost): retry is not refused, it sends the page waiting for a message.
+    purge_broker()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/ocr/batch/retry/{task_id}")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["retried_files"]) == ("processing", 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/ocr/batch/start/{task_id}").status_code == 200  # start does the same
+    assert queued_page_ids() == [second, second]
+    purge_broker()
 
 
 def test_retry_refused_when_another_unfinished_task_covers_the_directory(client, book_dir):

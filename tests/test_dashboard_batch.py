@@ -4,6 +4,7 @@
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from django.test import Client
 
 from batches import services
@@ -116,6 +117,11 @@ def test_task_page_shows_counts_timing_and_pages_in_book_order(logged_in, scan_r
     assert state["progress"] == 100.0 and state["processed_files"] == 3 and state["finished"] is True
     assert state["pages_per_second"] > 0
     assert [p["status"] for p in state["pages"]] == ["success"] * 3
+    # What the page's script writes into the cells that the template filled at load time.
+    task.refresh_from_db()
+    assert state["completed_at"] == timezone.localtime(task.completed_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert state["started_at"] != "—" and all(float(p["processing_time"]) > 0 for p in state["pages"])
+    assert "data-completed" in html and "data-page-time" in html
 
 
 def test_page_view_shows_text_boxes_and_neighbours(logged_in, scan_root):

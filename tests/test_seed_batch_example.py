@@ -2,9 +2,9 @@
 against a live server and a real worker; only the host and the directory are replaced."""
 
 import json
-from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.batch_support import book_dir, worker, write_page  # noqa: F401 (fixtures)
 
@@ -58,7 +58,8 @@ def test_seed_python_batch_example(live_server, worker, book_dir, capsys):
     assert namespace["status"]["progress"] == 100.0
     out = capsys.readouterr().out
     assert "进度: 100.0%" in out and f"导出文件: {namespace['export']['file_path']}" in out
-    document = json.loads(Path(namespace["export"]["file_path"]).read_text(encoding="utf-8"))
+    # file_path is relative to EXPORT_DIR (the server's own paths are not given out).
+    document = json.loads((settings.EXPORT_DIR / namespace["export"]["file_path"]).read_text(encoding="utf-8"))
     assert [page["raw_text"] for page in document["pages"]] == \
         ["廖氏族谱卷1第1页", "廖氏族谱卷1第2页", "廖氏族谱卷2第1页", "廖氏族谱卷2第2页"]
     assert [(page["volume"], page["page_number"]) for page in document["pages"]] == [(1, 1), (1, 2), (2, 1), (2, 2)]

@@ -37,6 +37,8 @@
     setText(root, "[data-rate]", state.pages_per_second === null ? "—" : state.pages_per_second);
     setText(root, "[data-eta]", state.eta);
     setText(root, "[data-error]", state.error || "");
+    setText(root, "[data-started]", state.started_at);
+    setText(root, "[data-completed]", state.completed_at);
     Array.prototype.forEach.call(root.querySelectorAll("[data-when]"), function (node) {
       node.hidden = node.getAttribute("data-when").split(" ").indexOf(state.status) < 0;
     });
@@ -88,6 +90,7 @@
           badge.textContent = page.status_label;
           badge.className = "badge s-" + page.status;
           setText(row, "[data-page-confidence]", page.confidence === null ? "—" : page.confidence.toFixed(3));
+          setText(row, "[data-page-time]", page.processing_time === null ? "—" : page.processing_time);
         });
         if (unfinished(state.status)) later(pollTask);
       }).catch(function () { later(pollTask); });

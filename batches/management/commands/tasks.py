@@ -1,5 +1,6 @@
-"""manage.py tasks: list scan tasks, newest first (--status, --book, --limit); --requeue sends again the pages
-a killed worker left unfinished."""
+"""manage.py tasks: list scan tasks, newest first (--status, --book, --limit); --requeue sends again, for every
+running task, the pages waiting for a message and those whose worker's lease expired, and tops up the windows
+(what the sweeper does by itself, without waiting for it)."""
 
 from django.core.management.base import BaseCommand
 
@@ -14,11 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--book", dest="book_id", default=None)
         parser.add_argument("--limit", type=int, default=20)
         parser.add_argument("--requeue", action="store_true",
-                            help="重新投递被中断（认领超过 TASK_LOCK_TTL 秒）或未开始的页面")
+                            help="重新投递运行中任务的未完成页面（已投递未处理的，以及租约已过期的）")
 
     def handle(self, *args, **opts):
         if opts["requeue"]:
-            sent = services.pages_requeue_stalled(include_pending=True)
+            sent = services.pages_requeue_stalled(include_waiting=True)
             self.stdout.write(f"requeued {sent} pages")
             return
         tasks = selectors.task_list(status=opts["status"], book_id=opts["book_id"])[:opts["limit"]]

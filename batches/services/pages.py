@@ -1,0 +1,294 @@
+"""One page: its claim and lease, the heartbeat that keeps the lease, its recognition, its record.
+
+`page_process` is what a worker (or an in-process runner) does with one page:
+
+1. claim it, under the task row lock (cancel takes the same lock, so no page starts after a cancel is
+   recorded): skipped when the task is no longer active or the page is done or gone, and skipped too when
+   another process holds it under a live lease, since that message is a duplicate. A page found `processing`
+   under an expired lease lost its worker: an interruption, and after more than TASK_MAX_RETRIES of them the
+   page is recorded failed (WORKER_LOST) rather than crash worker after worker;
+2. read it while a heartbeat thread renews the lease every third of TASK_LEASE_SECONDS; past the task's
+   soft time limit it is recorded failed (TIME_LIMIT_EXCEEDED);
+3. record it: the row moves from unfinished to done once, the task's counters move with F() expressions in
+   the same transaction, so a page delivered twice is counted once, and the window is topped up there (the
+   next page is sent after the commit). The page that makes processed_files reach total_files completes the
+   task.
+
+The holder of a claim is a worker's node name and the pid of the process that reads the page, so a worker
+restarted under the same node name is another holder.
+"""
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core import errors as core_errors
+from core.paths import inside_scan_roots
+from core.statuses import ACTIVE_STATUSES, DONE_PAGE_STATUSES, PageStatus, TaskStatus
+from recognition import errors as recognition_errors
+
+from .. import errors
+from ..models import BatchTask, OcrResult
+from . import dispatch, lifecycle, scanning
+
+logger = logging.getLogger("batches.services")
+
+
+def holder_name(node: str = "") -> str:
+    """This process as the holder of a claim: the worker's node name (or this host, for an in-process
+    runner) and the pid."""
+    return f"{node or 'inline@' + socket.gethostname()} pid {os.getpid()}"[:255]
+
+
+def node_holders(node: str) -> dict:
+    """The filter of claims held by any process of a worker node name."""
+    return {"claimed_by__startswith": f"{node} pid "}
+
+
+# --- Claim and lease ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    result: OcrResult
+    task: BatchTask
+    give_up: bool  # interrupted more than TASK_MAX_RETRIES times: record it failed instead of reading it
+
+
+def page_claim(result_id: int, holder: str, resume: str = "") -> Claim | None:
+    """Takes the page for `holder` with a fresh lease, or None when there is nothing to do (logged).
+    `resume` is the holder of an earlier attempt of the same job (a retry after a database error): its claim
+    is taken over as it is, not counted as an interruption."""
+    with transaction.atomic():
+        result = OcrResult.objects.filter(pk=result_id).only("pk", "task_id").first()
+        if result is None:
+            logger.info("page #%s: skipped (deleted)", result_id)
+            return None
+        task = BatchTask.objects.select_for_update().filter(task_id=result.task_id).first()
+        if task is None or task.status not in ACTIVE_STATUSES:
+            logger.info("page #%s of task %s: skipped (task %s)", result_id, result.task_id,
+                        task.status if task else "deleted")
+            return None
+        row = (OcrResult.objects.select_for_update().filter(pk=result_id)
+               .values("status", "interrupted", "claimed_by", "lease_expires_at").first())
+        if row is None or row["status"] in DONE_PAGE_STATUSES:
+            logger.info("page #%s of task %s: skipped (already done)", result_id, task.task_id)
+            return None
+        now = timezone.now()
+        interrupted = row["interrupted"]
+        if row["status"] == PageStatus.PROCESSING and row["claimed_by"] not in {holder, resume} - {""}:
+            if row["lease_expires_at"] and row["lease_expires_at"] > now:
+                logger.info("page #%s of task %s: skipped (duplicate delivery: %s holds it until %s)", result_id,
+                            task.task_id, row["claimed_by"], row["lease_expires_at"].isoformat())
+                return None
+            interrupted += 1  # its holder let the lease run out: gone
+        OcrResult.objects.filter(pk=result_id).update(
+            status=PageStatus.PROCESSING, claimed_at=now, claimed_by=holder, attempts=F("attempts") + 1,
+            lease_expires_at=now + timedelta(seconds=settings.TASK_LEASE_SECONDS),
+            interrupted=interrupted, updated_at=now)
+        if task.status == TaskStatus.QUEUED:
+            BatchTask.objects.filter(pk=task.pk).update(status=TaskStatus.PROCESSING,
+                                                        started_at=task.started_at or now, updated_at=now)
+    return Claim(OcrResult.objects.get(pk=result_id), task, interrupted > settings.TASK_MAX_RETRIES)
+
+
+@contextmanager
+def lease_heartbeat(result_id: int, holder: str):
+    """Renews the holder's lease every third of TASK_LEASE_SECONDS while the block runs, from a thread with
+    its own database connection, closed when it ends. A renewal the database refuses is tried again at the
+    next beat: the lease runs out only when the holder stays silent for a whole lease."""
+    lease = settings.TASK_LEASE_SECONDS
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(lease / 3):
+                try:
+                    OcrResult.objects.filter(pk=result_id, status=PageStatus.PROCESSING, claimed_by=holder).update(
+                        lease_expires_at=timezone.now() + timedelta(seconds=lease))
+                except DatabaseError as error:
+                    logger.warning("page #%s: lease not renewed: %s", result_id, error)
+                    connection.close()  # a broken connection is opened again at the next beat
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"lease-{result_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=lease)
+
+
+# --- Recognize and record ----------------------------------------------------------------------------------
+
+def _recognize(task: BatchTask, result: OcrResult) -> dict:
+    """The page's fields to write: success with text, details and confidence, or failure with its error."""
+    from recognition.services import RecognitionOptions, recognize_bytes, result_confidence
+
+    if result.path_hash != scanning.path_hash(result.relative_path):
+        # The stored path is not the file's name (see scan_file): never open whatever file it happens to name.
+        error = scanning.unstorable_name_error(result.relative_path)
+        return {"success": False, "error_message": f"{error.code}: {error.message}"}
+    path = Path(task.source_directory) / result.relative_path
+    try:
+        real = path.resolve(strict=True)
+        if not inside_scan_roots(real):
+            raise errors.PathNotAllowed()
+        data = real.read_bytes()
+    except errors.PathNotAllowed as error:
+        return {"success": False, "error_message": f"{error.code}: {error.message}"}
+    except OSError as error:
+        return {"success": False, "error_message": f"FILE_UNREADABLE: 无法读取文件：{error.strerror or error}"}
+    fields = {"file_size": len(data), "content_hash": hashlib.sha256(data).hexdigest()}
+    options = RecognitionOptions(lang=task.lang, use_angle_cls=task.use_angle_cls,
+                                 detect_orientation=settings.OCR_DETECT_ORIENTATION, return_details=True,
+                                 text_layout=task.text_layout, output_format=task.output_format)
+    try:
+        outcome = recognize_bytes(data, options)
+    except (recognition_errors.EngineUnavailableError, SoftTimeLimitExceeded):
+        raise
+    except core_errors.ApiError as error:
+        return {**fields, "success": False, "error_message": f"{error.code}: {error.message}"}
+    except Exception as error:  # one bad page never stops the book
+        logger.exception("page %s of task %s failed", result.relative_path, task.task_id)
+        return {**fields, "success": False, "error_message": f"PAGE_FAILED: {type(error).__name__}: {error}"}
+    json_data = {"details": outcome.get("details") or [], "processing_time": outcome.get("processing_time")}
+    if outcome.get("pages"):
+        json_data["pages"] = [{"text": page.get("text"), "details": page.get("details"),
+                               "width": page.get("width"), "height": page.get("height")}
+                              for page in outcome["pages"]]
+    else:
+        json_data.update(width=outcome.get("width"), height=outcome.get("height"))
+    return {**fields, "success": True, "raw_text": outcome.get("text") or "", "json_data": json_data,
+            "confidence": Decimal(str(result_confidence(outcome))).quantize(Decimal("0.0001")),
+            "processing_time": Decimal(str(outcome.get("processing_time") or 0)).quantize(Decimal("0.001")),
+            "error_message": ""}
+
+
+
+
+def page_record(*, task: BatchTask, result_id: int, fields: dict) -> bool:
+    """Writes a page's outcome and moves the task's counters, once: only the write that moves the row from
+    unfinished to done counts. A page that was in the window frees its place: the window is topped up in the
+    same transaction (a page an in-process runner read was never sent, and sends nothing). Returns whether
+    this call recorded the page."""
+    success = fields.pop("success")
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock order everywhere: the task row, then its result rows (claim, retry and delete do the same), so
+        # two deliveries of one page cannot deadlock each other.
+        locked = BatchTask.objects.select_for_update().filter(pk=task.pk).first()
+        in_window = OcrResult.objects.filter(pk=result_id, sent_at__isnull=False).exists()
+        written = (OcrResult.objects.filter(pk=result_id).exclude(status__in=DONE_PAGE_STATUSES)
+                   .update(status=PageStatus.SUCCESS if success else PageStatus.FAILED, success=success,
+                           lease_expires_at=None, updated_at=now, **fields))
+        if not written:
+            return False
+        counters = {"processed_files": F("processed_files") + 1, "updated_at": now}
+        counters["success_files" if success else "failed_files"] = F("success_files" if success else "failed_files") + 1
+        BatchTask.objects.filter(pk=task.pk).update(**counters)
+        current = BatchTask.objects.only("processed_files", "total_files").get(pk=task.pk)
+        progress = Decimal(current.processed_files * 100 / current.total_files if current.total_files else 100)
+        BatchTask.objects.filter(pk=task.pk).update(progress=min(progress, Decimal(100)).quantize(Decimal("0.01")))
+        if not lifecycle.complete_if_done(task.pk) and in_window and locked.status in ACTIVE_STATUSES:
+            dispatch.send_after_commit(locked, dispatch.top_up(locked))
+    return True
+
+
+def page_process(*, result_id: int, holder: str = "", resume: str = "", soft_time_limit: int | None = None) -> str:
+    """Runs one page; returns what happened to it: `skipped` (task not active, page done or gone, or held by
+    another live process), `success`, `failed`, or `engine_failed` (the engine cannot load: the task fails,
+    the page stays unfinished so that retry runs it). holder: see holder_name (default: this process as an
+    in-process runner); resume: see page_claim; soft_time_limit: the seconds after which the Celery job
+    interrupts the page (SoftTimeLimitExceeded). Each outcome is logged with the page and the task."""
+    holder = holder or holder_name()
+    claim = page_claim(result_id, holder, resume)
+    if claim is None:
+        return "skipped"
+    result, task = claim.result, claim.task
+    if claim.give_up:
+        fields = {"success": False,
+                  "error_message": f"WORKER_LOST: 处理此页时 worker 已中断 {result.interrupted} 次，放弃此页"}
+    else:
+        started = time.monotonic()
+        try:
+            with lease_heartbeat(result_id, holder):
+                fields = _recognize(task, result)
+            # The time limit interrupts whatever runs, and a library it interrupts may turn the exception into
+            # its own (ONNX Runtime does): a page that failed once past the limit failed because of it.
+            if soft_time_limit and not fields["success"] and time.monotonic() - started >= soft_time_limit:
+                fields = time_limit_fields(soft_time_limit)
+        except SoftTimeLimitExceeded:
+            fields = time_limit_fields(soft_time_limit or settings.TASK_PAGE_SOFT_TIME_LIMIT)
+        except recognition_errors.EngineUnavailableError as error:
+            with transaction.atomic():
+                OcrResult.objects.filter(pk=result_id, status=PageStatus.PROCESSING).update(
+                    status=PageStatus.PENDING, lease_expires_at=None, updated_at=timezone.now())
+                BatchTask.objects.filter(pk=task.pk, status__in=ACTIVE_STATUSES).update(
+                    status=TaskStatus.FAILED, error_message=f"ENGINE_UNAVAILABLE: {error.message}",
+                    completed_at=timezone.now(), active_fingerprint=None, updated_at=timezone.now())
+            logger.error("page %s of task %s: engine unavailable, task failed: %s", result.relative_path,
+                         task.task_id, error.message)
+            return "engine_failed"
+    return _record_and_log(task, result, fields)
+
+
+def _record_and_log(task: BatchTask, result: OcrResult, fields: dict) -> str:
+    success = fields["success"]
+    code = "" if success else fields["error_message"].split(":", 1)[0]
+    if not page_record(task=task, result_id=result.pk, fields=fields):
+        logger.info("page %s of task %s: already recorded by another delivery", result.relative_path, task.task_id)
+        return "skipped"
+    if success:
+        logger.info("page %s of task %s: success", result.relative_path, task.task_id)
+    else:
+        logger.warning("page %s of task %s: failed (%s)", result.relative_path, task.task_id, code)
+    return "success" if success else "failed"
+
+
+def time_limit_fields(seconds: int) -> dict:
+    return {"success": False, "error_message": f"TIME_LIMIT_EXCEEDED: 处理此页超过 {seconds} 秒，已停止"}
+
+
+def page_record_killed(*, result_id: int, seconds: float) -> str:
+    """Records as failed (TIME_LIMIT_EXCEEDED) a page whose process was killed at the hard time limit; run by
+    the worker's main process, since the child that read the page is gone."""
+    result = OcrResult.objects.filter(pk=result_id).first()
+    task = BatchTask.objects.filter(task_id=result.task_id).first() if result else None
+    if task is None:
+        return "skipped"
+    return _record_and_log(task, result, time_limit_fields(int(seconds)))
+
+
+def task_run_inline(*, task_id: str, on_page=None) -> BatchTask:
+    """Runs a started task's unfinished pages in this process, through page_process (what a worker does).
+    Safe next to running workers: each page is claimed once. on_page(task) is called after every page."""
+    task = lifecycle.get_task(task_id)
+    ids = list(OcrResult.objects.filter(task=task).exclude(status__in=DONE_PAGE_STATUSES)
+               .order_by("sequence").values_list("pk", flat=True))
+    for result_id in ids:
+        page_process(result_id=result_id)
+        task.refresh_from_db()
+        if on_page:
+            on_page(task)
+        if task.status not in ACTIVE_STATUSES:
+            break
+    with transaction.atomic():
+        lifecycle.complete_if_done(task.pk)
+    task.refresh_from_db()
+    return task
