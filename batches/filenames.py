@@ -110,6 +110,28 @@ def book_order_key(relative_path: str, position: PagePosition | None = None) -> 
     )
 
 
+def _number_bytes(number: int | None) -> bytes:
+    """A number that sorts as bytes as it does as an int: None (-1 in book_order_key) first, then by the count
+    of its digits, then by its digits."""
+    if number is None or number < 0:
+        return b"\x00"
+    digits = str(number).encode("ascii")
+    return b"\x01" + len(digits).to_bytes(2, "big") + digits
+
+
+def book_order_bytes(relative_path: str, position: PagePosition) -> bytes:
+    """book_order_key as one bytes string that sorts the same way: a few dozen bytes a page instead of a tuple
+    of tuples, so that listing.py can sort the keys of a 100,000-page book in memory. Each part ends in a
+    byte no part contains (a length prefix, or NUL after text), so a part that is a prefix of another sorts
+    first, as in the tuple."""
+    encoded = [_number_bytes(position.volume), _number_bytes(position.page)]
+    for kind, number, part in natural_key(relative_path):
+        body = _number_bytes(number) + part.encode("utf-8", "surrogatepass") if kind == 0 else \
+            part.encode("utf-8", "surrogatepass")
+        encoded.append(bytes((kind + 1,)) + body + b"\x00")
+    return b"".join(encoded)
+
+
 def sort_book_order(files: list, path=lambda file: file) -> list[tuple[object, PagePosition]]:
     """The files of a scan in book order, each with its parsed position; path gives a file's relative path
     (by default the files are their relative paths)."""

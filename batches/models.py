@@ -2,11 +2,15 @@
 
 Seed tables `batch_tasks` and `ocr_results`, with their columns, plus what safe repetition needs:
 
-* every file of a scan gets its OcrResult row when the task is created (status `pending`), unique per
+* every file of a scan gets its OcrResult row while the task is `scanning` (status `pending`), unique per
   (task, path_hash) where path_hash = sha256(relative_path) (a unique index on the 1000-character path itself
   would exceed InnoDB's 3072-byte key limit in utf8mb4). Running a page again updates that row, never adds one;
 * `sequence` is the page's position in book order (volume, page number, natural file order), fixed at scan
   time, so that exports read the book in order from an index;
+* `listing_done` is set once every file has its row and `sequence` holds book order (a task cancelled or
+  failed while `scanning` has not: its retry lists the directory again); `start_when_listed` is
+  whether the task starts (pending → queued) the moment its listing ends (auto_start, or started meanwhile);
+* `celery_task_id` (a seed column) is the run of the listing that owns a `scanning` task (listing.py);
 * `active_fingerprint` is sha256(resolved directory + options) while the task is unfinished and NULL once it
   is finished; its unique index makes duplicate detection atomic (MySQL and SQLite allow many NULLs);
 * `sent_at` is when a message for the page was last sent: a page is "in flight" from then until it is done,
@@ -44,6 +48,9 @@ class BatchTask(models.Model):
     success_files = models.IntegerField("成功数", default=0)
     failed_files = models.IntegerField("失败数", default=0)
     progress = models.DecimalField("进度", max_digits=5, decimal_places=2, default=0)
+    listing_done = models.BooleanField("已列出文件", default=True, editable=False,
+                                       help_text="所有文件已入库并按书序编号（扫描中为否）")
+    start_when_listed = models.BooleanField("列出后启动", default=False, editable=False)
     celery_task_id = models.CharField("Celery 任务 ID", max_length=255, blank=True, default="")
     error_message = models.TextField("错误信息", blank=True, default="")
     active_fingerprint = models.CharField("去重指纹", max_length=64, null=True, blank=True, unique=True, editable=False,
@@ -112,8 +119,8 @@ class OcrResult(models.Model):
         ]
         indexes = [
             models.Index(fields=["task", "sequence"], name="ocr_result_book_order"),
-            models.Index(fields=["task", "status"], name="ocr_result_task_status"),
-            models.Index(fields=["task", "-updated_at"], name="ocr_result_recent"),
+            # Pages of a task by status, and the most recent done ones (selectors.task_recent_pages).
+            models.Index(fields=["task", "status", "updated_at"], name="ocr_result_task_status_time"),
             # The next pages of the window (pending, never sent, in book order) and the pages in flight.
             models.Index(fields=["task", "status", "sent_at", "sequence"], name="ocr_result_dispatch"),
         ]

@@ -29,6 +29,15 @@ def task_get_visible(task_id: str, principal) -> BatchTask:
     return task
 
 
+def book_totals(book_id: str) -> tuple[int, int]:
+    """(pages, volumes) of a book over all its scans: a file scanned twice (a rescan of the same directory)
+    counts once, a second directory's files add to the first's."""
+    results = OcrResult.objects.filter(book_id=book_id)
+    pages = results.values("task__source_directory", "relative_path").distinct().count()
+    volumes = results.exclude(volume__isnull=True).values("volume").distinct().count()
+    return pages, volumes
+
+
 def task_list(*, status: str | None = None, book_id: str | None = None, owner=None) -> QuerySet[BatchTask]:
     """Newest first, optionally filtered by status and book; only `owner`'s tasks when that principal
     (core.access.Principal) does not see every task."""
@@ -43,11 +52,15 @@ def task_list(*, status: str | None = None, book_id: str | None = None, owner=No
 
 
 def task_recent_pages(task: BatchTask, limit: int = RECENT_PAGES) -> list[OcrResult]:
-    """The pages done most recently, newest first."""
-    return list(OcrResult.objects.filter(task=task, status__in=DONE_PAGE_STATUSES)
-                .order_by("-updated_at", "-id")
-                .only("relative_path", "file_name", "volume", "page_number", "success", "confidence",
-                      "error_message", "processing_time", "updated_at", "status")[:limit])
+    """The pages done most recently, newest first. One query per done status, each reading `limit` entries
+    of the (task, status, updated_at) index: `status IN (...)` in one query sorted every done page of the
+    book on each call (180 ms for a 100,000-page book)."""
+    pages = []
+    for status in DONE_PAGE_STATUSES:
+        pages += (OcrResult.objects.filter(task=task, status=status).order_by("-updated_at", "-id")
+                  .only("relative_path", "file_name", "volume", "page_number", "success", "confidence",
+                        "error_message", "processing_time", "updated_at", "status")[:limit])
+    return sorted(pages, key=lambda page: (page.updated_at, page.pk), reverse=True)[:limit]
 
 
 def results_in_book_order(task: BatchTask, *, done_only: bool = True, with_details: bool = False,

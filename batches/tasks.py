@@ -14,7 +14,8 @@ from celery.worker.request import Request
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from .services import pages, recovery
+from . import errors
+from .services import listing, pages, recovery
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,20 @@ def process_page(self, result_id: int, resume: str = "") -> None:
         raise self.retry(exc=error, kwargs={"resume": holder}, countdown=_db_retry_countdown(self.request.retries),
                          max_retries=_db_max_retries(settings.TASK_DB_RETRY_WINDOW))
     _count_page(outcome, time.perf_counter() - started)
+
+
+@shared_task(bind=True, name="batches.list_task_files", acks_late=True, ignore_result=True)
+def list_task_files(self, task_id: str) -> None:
+    """Lists a `scanning` task's directory into its pages (batches/services/listing.py); the job's id is the
+    run's. Run again, it starts from scratch without duplicates; a run stopped by a database error is left to
+    the sweeper, which sends it again once the task's listing has not moved for a lease."""
+    try:
+        listing.task_list_files(task_id=task_id, run=self.request.id or "")
+    except DB_ERRORS as error:
+        logger.warning("task %s: listing stopped by a database error (the sweeper sends it again): %s",
+                       task_id, error)
+    except errors.BrokerUnavailable:
+        pass  # listed, but its first window could not be sent: the task is failed and says so (retry sends it)
 
 
 @shared_task(name="batches.sweep", ignore_result=True)

@@ -1,6 +1,7 @@
 """The batch endpoints (API.md, "Batch scanning"). Views parse input and shape output; the work is in
 services (writes) and selectors (reads)."""
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -8,9 +9,10 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.access import principal_of
+from core.access import from_trusted_network, principal_of
+from core.statuses import TaskStatus
 
-from . import selectors, services
+from . import errors, selectors, services
 from .serializers import (BatchErrorSerializer, ScanRequestSerializer, TaskListQuerySerializer, TaskListSerializer,
                           TaskStatusSerializer, TaskSummarySerializer)
 
@@ -34,11 +36,22 @@ class ScanView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         options = services.ScanOptions.from_raw(data)
-        task = services.task_create(book_id=data["book_id"], directory=data["directory"], options=options,
-                                    priority=data.get("priority"), task_name=data.get("task_name", ""),
-                                    auto_start=data["auto_start"], owner=principal_of(request).user)
-        message = (f"任务已创建，共 {task.total_files} 个文件" +
-                   ("，已开始处理" if data["auto_start"] else "，等待启动"))
+        try:
+            task = services.task_create(book_id=data["book_id"], directory=data["directory"], options=options,
+                                        priority=data.get("priority"), task_name=data.get("task_name", ""),
+                                        auto_start=data["auto_start"], owner=principal_of(request).user)
+        except errors.PathNotAllowed as error:
+            if request.user.is_authenticated or from_trusted_network(request):
+                # Someone known or on this machine may learn where scans are allowed; others may not.
+                roots = [str(root) for root in settings.SCAN_ROOTS]
+                raise errors.PathNotAllowed(f"{error.message}：允许的目录为 {'、'.join(roots)}",
+                                            allowed_roots=roots) from None
+            raise
+        if task.status == TaskStatus.SCANNING:  # a large tree: its files are being listed (poll the status)
+            message = "任务已创建，正在列出文件" + ("，列出后开始处理" if data["auto_start"] else "，列出后等待启动")
+        else:
+            message = (f"任务已创建，共 {task.total_files} 个文件" +
+                       ("，已开始处理" if data["auto_start"] else "，等待启动"))
         return Response(_summary(task, message), status=status.HTTP_201_CREATED)
 
 

@@ -98,8 +98,9 @@ def generate(out: Path, quick: bool) -> Path:
     return out
 
 
-def worker(model: str, eval_dir: Path, limit: int, threads: int) -> dict:
-    """Runs in the engine's own process: loads it, reads every labelled image, reports figures as JSON."""
+def worker(model: str, eval_dir: Path, limit: int, threads: int, options: dict | None = None) -> dict:
+    """Runs in the engine's own process: loads it (with the engine's own keyword `options`, as
+    bench/run_runtimes.py passes them), reads every labelled image, reports figures as JSON."""
     import resource
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ocrsite.settings")
@@ -119,7 +120,7 @@ def worker(model: str, eval_dir: Path, limit: int, threads: int) -> dict:
 
     spec = find_model(model)
     started = time.perf_counter()
-    engine = engine_class(spec.engine)(spec, threads, False)
+    engine = engine_class(spec.engine)(spec, threads, False, **(options or {}))
     engine.warm_up()
     load_s = time.perf_counter() - started
     records = [json.loads(line) for line in (eval_dir / "labels.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -5,6 +5,7 @@ from django.db import models
 
 
 class TaskStatus(models.TextChoices):
+    SCANNING = "scanning", "扫描中"  # the directory is being listed into pages (batches/services/listing.py)
     PENDING = "pending", "待启动"
     QUEUED = "queued", "排队中"
     PROCESSING = "processing", "处理中"
@@ -14,7 +15,7 @@ class TaskStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (TaskStatus.QUEUED, TaskStatus.PROCESSING)
-UNFINISHED_STATUSES = (TaskStatus.PENDING, TaskStatus.QUEUED, TaskStatus.PROCESSING)
+UNFINISHED_STATUSES = (TaskStatus.SCANNING, TaskStatus.PENDING, TaskStatus.QUEUED, TaskStatus.PROCESSING)
 FINISHED_STATUSES = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 

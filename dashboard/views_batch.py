@@ -23,7 +23,7 @@ from batches import services as batch_services
 from batches.models import BatchTask, OcrResult
 from core.access import principal_of
 from core.paths import inside_scan_roots, is_within
-from core.statuses import FINISHED_STATUSES, UNFINISHED_STATUSES, PageStatus
+from core.statuses import FINISHED_STATUSES, UNFINISHED_STATUSES, PageStatus, TaskStatus
 from exports.models import ExportFormat
 from recognition import errors
 
@@ -113,7 +113,8 @@ def scan(request):
             else:
                 messages.error(request, f"无法创建任务：{error.message}")
         else:
-            messages.success(request, f"已创建扫描任务 {task.task_id}（书籍 {task.book_id}，共 {task.total_files} 个文件）")
+            files = "正在列出文件" if task.status == TaskStatus.SCANNING else f"共 {task.total_files} 个文件"
+            messages.success(request, f"已创建扫描任务 {task.task_id}（书籍 {task.book_id}，{files}）")
             return redirect("dashboard:batch")
     else:
         messages.error(request, "表单有误，请检查后重新提交")

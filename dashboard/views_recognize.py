@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from recognition import errors
 from recognition.engines import EngineUnavailable, available_langs
-from recognition.services import RecognitionOptions, recognize_bytes
+from recognition.services import RecognitionOptions, recognize_bytes, request_slot
 from recognition.views import read_upload, refuse_oversized_body
 
 from .labels import LOW_CONFIDENCE, format_choices, lang_choices, layout_choices
@@ -25,15 +25,16 @@ def _langs() -> list[str]:
 def _recognize(request) -> dict:
     """The recognition service's result for the uploaded file; ApiError for bad input."""
     refuse_oversized_body(request, files=1)
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise errors.InvalidParameter("请选择要识别的图片文件", field="file")
-    options = RecognitionOptions.from_raw(
-        {name: request.POST.get(name) for name in ("lang", "text_layout", "output_format")}
-        # An unticked checkbox is not sent at all: absent means false here, not the server's default.
-        | {"use_angle_cls": "true" if request.POST.get("use_angle_cls") else "false", "return_details": "true"}
-    )
-    return recognize_bytes(read_upload(upload), options)
+    with request_slot():
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise errors.InvalidParameter("请选择要识别的图片文件", field="file")
+        options = RecognitionOptions.from_raw(
+            {name: request.POST.get(name) for name in ("lang", "text_layout", "output_format")}
+            # An unticked checkbox is not sent at all: absent means false here, not the server's default.
+            | {"use_angle_cls": "true" if request.POST.get("use_angle_cls") else "false", "return_details": "true"}
+        )
+        return recognize_bytes(read_upload(upload), options)
 
 
 def _lines(result: dict) -> list[dict]:

@@ -62,6 +62,8 @@ def check_ocr_model(app_configs=None, **kwargs):
     if importlib.util.find_spec(engine_module) is None:
         messages.append(Error(f"OCR_ENGINE={settings.OCR_ENGINE} needs the Python package {engine_module!r}, "
                               "which is not installed.", hint="pip install -r requirements.txt", id="ocr.E003"))
+    if settings.OCR_ENGINE == "onnxruntime":
+        messages.extend(runtime_messages())
     if settings.OCR_MODEL_DIR and not Path(settings.OCR_MODEL_DIR).is_dir():
         messages.append(Warning(f"OCR_MODEL_DIR={settings.OCR_MODEL_DIR} does not exist; the packaged models are used.",
                                 hint="create it with one folder per model name (e.g. "
@@ -86,6 +88,20 @@ def check_ocr_model(app_configs=None, **kwargs):
         messages.append(Error(f"No installed model of {settings.OCR_ENGINE} reads OCR_LANG={settings.OCR_LANG!r}.",
                               hint=f"set OCR_LANG to one of: {', '.join(langs)}", id="ocr.E003"))
     return messages
+
+
+def runtime_messages() -> list:
+    """What is wrong with OCR_RUNTIME, the onnxruntime engine's choice of what executes its ONNX models."""
+    if settings.OCR_RUNTIME not in ("onnxruntime", "openvino"):
+        return [Error(f"OCR_RUNTIME={settings.OCR_RUNTIME!r} is not a runtime of the onnxruntime engine.",
+                      hint="set OCR_RUNTIME to onnxruntime (default) or openvino", id="ocr.E003")]
+    if importlib.util.find_spec(settings.OCR_RUNTIME) is None:
+        return [Error(f"OCR_RUNTIME={settings.OCR_RUNTIME} needs the Python package {settings.OCR_RUNTIME!r}, "
+                      "which is not installed.", hint="pip install -r requirements.txt", id="ocr.E003")]
+    if settings.OCR_RUNTIME == "openvino" and settings.OCR_USE_GPU:
+        return [Error("OCR_USE_GPU=true runs on ONNX Runtime's CUDA provider, not on OpenVINO.",
+                      hint="set OCR_RUNTIME=onnxruntime, or OCR_USE_GPU=false", id="ocr.E003")]
+    return []
 
 
 @register("ocr")

@@ -281,6 +281,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
 # --- OCR -------------------------------------------------------------------------------------------------
 OCR_ENGINE = env_str("OCR_ENGINE", "onnxruntime")
 OCR_MODEL = env_str("OCR_MODEL", "PP-OCRv6_small")
+# What executes the onnxruntime engine's ONNX models: onnxruntime or openvino (same files, same text:
+# OpenVINO runs in f32; bench/run_runtimes.py measures both). The paddle engine has its own runtime.
+OCR_RUNTIME = env_str("OCR_RUNTIME", "onnxruntime")
 OCR_LANG = env_str("OCR_LANG", "ch")
 OCR_USE_GPU = env_bool("OCR_USE_GPU", False)
 OCR_USE_ANGLE_CLS = env_bool("OCR_USE_ANGLE_CLS", True)
@@ -312,6 +315,9 @@ SCAN_ROOTS = [Path(p).resolve() for p in env_list("SCAN_ROOTS", [str(DATA_DIR / 
 if not env_str("SCAN_ROOTS"):
     (DATA_DIR / "scans").mkdir(exist_ok=True)  # the default root is ours to create; a configured one is not
 TASK_DEFAULT_PRIORITY = env_int("TASK_DEFAULT_PRIORITY", 5)
+# A scan of a tree with at most this many files is listed inside the request (the answer has every page); a
+# larger tree is listed by the batches.list_task_files job while the task is `scanning`. 0 = always the job.
+TASK_SCAN_INLINE_FILES = env_int("TASK_SCAN_INLINE_FILES", 1000)
 # A page whose worker is lost (its lease runs out) more than this many times is recorded as failed
 # (WORKER_LOST) instead of being handed out again. (The seed's TASK_RETRY_DELAY has no use.)
 TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 3)

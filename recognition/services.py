@@ -173,8 +173,9 @@ _request_slots = threading.BoundedSemaphore(settings.OCR_MAX_REQUESTS_PER_PROCES
 
 @contextmanager
 def request_slot():
-    """One of this process's OCR_MAX_REQUESTS_PER_PROCESS places, or BUSY at once: a request never waits
-    for a place, so the threads a process has beyond them stay free for the probes and status."""
+    """One of this process's OCR_MAX_REQUESTS_PER_PROCESS places for a recognition request, or BUSY at once:
+    a request never waits for a place, so the threads a process has beyond them stay free for the probes and
+    status. Taken by the web views before they read the upload, so that refusing costs no body parsing."""
     if not _request_slots.acquire(blocking=False):
         stats.count_error()
         raise errors.Busy(f"本进程已有 {settings.OCR_MAX_REQUESTS_PER_PROCESS} 个识别请求在处理或排队，请稍后重试",
@@ -195,7 +196,7 @@ def recognize_files(reads: Sequence[Callable[[], bytes]], options: RecognitionOp
     process holds the bytes and decoded pages of one request at a time, however many threads wait (their
     uploads wait in Django's temporary files). The request's time starts when it has the engine."""
     loaded = loaded_engine(options.lang)
-    with request_slot(), loaded.lock:
+    with loaded.lock:
         deadline = Deadline(settings.OCR_REQUEST_TIMEOUT, settings.OCR_PAGE_TIMEOUT)
         check_request_pixels(reads)
         outcomes: list[dict | errors.ApiError] = []

@@ -25,7 +25,7 @@ from .serializers import (
     RecognizeRequestSerializer,
     StatusSerializer,
 )
-from .services import RecognitionOptions, recognize_file, recognize_files
+from .services import RecognitionOptions, recognize_file, recognize_files, request_slot
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +157,10 @@ class RecognizeView(APIView):
     def post(self, request):
         stats.count_request()
         refuse_oversized_body(request, files=1)
+        with request_slot():
+            return self.recognize(request)
+
+    def recognize(self, request):
         upload = request.FILES.get("file")
         if upload is None:
             raise errors.InvalidParameter("缺少文件字段 file", field="file")
@@ -177,6 +181,10 @@ class RecognizeBatchView(APIView):
     def post(self, request):
         stats.count_request()
         refuse_oversized_body(request, files=settings.MAX_BATCH_FILES)
+        with request_slot():
+            return self.recognize(request)
+
+    def recognize(self, request):
         try:
             uploads = request.FILES.getlist("files")
         except TooManyFilesSent as error:

@@ -32,6 +32,7 @@ def test_scan_inline_with_a_bad_page_then_retry_and_export(book_dir, capsys, tmp
     code, out, err = run(capsys, "scan", "赵氏族谱", str(book_dir), "--inline")
     assert code == 2  # completed, with a failed page
     assert "status=completed processed=2 success=1 failed=1" in out and "2/2" in err
+    assert "failed: 卷一/002.png: UNSUPPORTED_FORMAT" in out  # the failed pages are named at the end
     task_id = field(out, "task_id")
 
     code, out, _ = run(capsys, "tasks", "--book", "赵氏族谱")
@@ -45,6 +46,20 @@ def test_scan_inline_with_a_bad_page_then_retry_and_export(book_dir, capsys, tmp
     code, out, _ = run(capsys, "export", task_id, "--format", "json", "--output", str(target))
     assert code == 0 and "pages=2" in out
     assert [p["raw_text"] for p in json.loads(target.read_text(encoding="utf-8"))["pages"]] == ["第1页", "第2页"]
+
+
+def test_scan_keeps_its_progress_bar_clear_of_info_lines(book_dir, caplog):
+    write_page(book_dir / "001.png", ["第1页"])
+    caplog.set_level("INFO")
+    call_command("scan", "钱氏族谱", str(book_dir), "--inline", "--layout", "auto")
+    assert [record for record in caplog.records if record.levelname == "INFO"] == []
+    call_command("scan", "钱氏族谱二", str(book_dir), "--inline", "--verbosity", "2")
+    assert any(record.levelname == "INFO" for record in caplog.records)
+
+
+def test_scan_layout_choices_include_auto():
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("scan", "b", "/tmp", "--layout", "diagonal")
 
 
 def test_scan_refusals_exit_non_zero(book_dir, capsys):

@@ -48,7 +48,9 @@ def test_a_small_book_waits_at_most_for_a_window_of_a_big_one(worker):
         waited = time.monotonic() - started
         big_meanwhile = task_row(big.task_id).processed_files - big_before
         assert task_row(big.task_id).status == "processing"  # the big book was not run to its end first
-        assert big_meanwhile <= settings.TASK_DISPATCH_WINDOW + 2
+        # The big book's window queued ahead of the small book, plus the pages the worker's processes were
+        # reading and had prefetched when it arrived (a few); without the window it would be the whole book.
+        assert big_meanwhile <= settings.TASK_DISPATCH_WINDOW + 4
 
         # Cancel the big book: at most its window is left queued, and the next small book waits for those only.
         services.task_cancel(task_id=big.task_id)

@@ -4,6 +4,7 @@ the pages are not run here)."""
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from batches.models import BatchTask, OcrResult
@@ -78,8 +79,19 @@ def test_paths_outside_the_roots_get_one_answer_whether_or_not_they_exist(client
     codes = {status for status, _ in answers}
     bodies = {(body["error"], body["message"]) for _, body in answers}
     assert codes == {400}
-    assert bodies == {("PATH_NOT_ALLOWED", "目录不在允许扫描的范围内（SCAN_ROOTS）")}
+    # The caller is on this machine: it is told where scans are allowed, the same words for every path.
+    assert bodies == {("PATH_NOT_ALLOWED", f"目录不在允许扫描的范围内（SCAN_ROOTS）：允许的目录为 {root}")}
+    assert {tuple(body["allowed_roots"]) for _, body in answers} == {(str(root),)}
     assert not BatchTask.objects.exists()
+
+
+@override_settings(API_TOKEN_REQUIRED=False, API_TRUSTED_NETWORKS=[])
+def test_an_anonymous_caller_from_elsewhere_is_not_told_the_roots(book_dir):
+    outside = APIClient(REMOTE_ADDR="203.0.113.30")
+    response = outside.post("/api/ocr/batch/scan", {"book_id": "x", "directory": "/etc"}, format="json")
+    body = response.json()
+    assert (response.status_code, body["error"]) == (400, "PATH_NOT_ALLOWED")
+    assert "allowed_roots" not in body and str(settings.SCAN_ROOTS[0]) not in body["message"]
 
 
 def test_missing_directory_and_file_inside_the_roots(client, book_dir):

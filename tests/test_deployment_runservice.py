@@ -24,7 +24,8 @@ def test_runservice_embedded_answers_and_stops_cleanly_on_sigterm(tmp_path):
         wait_until(lambda: "is running (embedded mode)" in log.read_text(), 30, what="URLs printed",
                    process=service, log=log)
         text = log.read_text()
-        for url in (f"http://127.0.0.1:{port}/docs", "/api/ocr/health", "/metrics", "/batch"):
+        for url in (f"http://127.0.0.1:{port}/docs", f"http://127.0.0.1:{port}/\n", "/api/ocr/health", "/metrics",
+                    "/batch", "manage.py createsuperuser"):
             assert url in text, text
         status, body = get_json(f"{base}/api/ocr/ready")
         assert status == 200, body

@@ -1,7 +1,8 @@
 """The task's state machine: start, cancel, retry, delete, completion, and the counters and fingerprint that
 move with it.
 
-`pending` → `queued` (started: the first window of pages is sent) → `processing` (a worker claimed a page)
+`scanning` (its directory is listed into pages, listing.py) → `pending` → `queued` (started: the first
+window of pages is sent) → `processing` (a worker claimed a page)
 → `completed` (every page done) | `failed` (broker refused the start, engine unavailable) | `cancelled`.
 While a task is unfinished its `active_fingerprint` holds sha256(directory + options), whose unique index
 makes duplicate detection atomic; it is cleared when the task finishes.
@@ -21,12 +22,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from books.services import book_delete, book_totals_set
 from core.statuses import ACTIVE_STATUSES, DONE_PAGE_STATUSES, FINISHED_STATUSES, UNFINISHED_STATUSES, PageStatus, \
     TaskStatus
 
-from .. import errors
+from .. import errors, selectors
 from ..models import BatchTask, OcrResult
-from . import dispatch
+from . import dispatch, listing
 
 logger = logging.getLogger("batches.services")
 
@@ -103,6 +105,11 @@ def task_start(*, task_id: str, send: bool = True) -> BatchTask:
             if send:
                 _resend_unfinished(task)
             return task
+        if task.status == TaskStatus.SCANNING:
+            # Its pages are not all known yet: the listing starts the task the moment it ends.
+            BatchTask.objects.filter(pk=task.pk).update(start_when_listed=True)
+            task.refresh_from_db()
+            return task
         if task.status in FINISHED_STATUSES:
             raise errors.InvalidTaskState(f"任务已结束（{task.status}），请使用重试", status=task.status)
         BatchTask.objects.filter(pk=task.pk).update(status=TaskStatus.QUEUED, updated_at=timezone.now())
@@ -127,19 +134,22 @@ def task_retry(*, task_id: str, send: bool = True) -> tuple[BatchTask, int]:
                 return task, OcrResult.objects.filter(task=task).exclude(status__in=DONE_PAGE_STATUSES).count()
             pages = OcrResult.objects.filter(task=task).exclude(status=PageStatus.SUCCESS)
             count = pages.count()
-            if task.status == TaskStatus.PENDING:
+            if task.status in (TaskStatus.PENDING, TaskStatus.SCANNING):
                 return task_start(task_id=task_id, send=send), count
-            if count == 0:
+            if count == 0 and task.listing_done:
                 return task, 0
             now = timezone.now()
             pages.update(status=PageStatus.PENDING, success=None, error_message="", claimed_at=None, claimed_by="",
                          lease_expires_at=None, sent_at=None, interrupted=0, updated_at=now)
             recount(task.pk)
+            # A task cancelled or failed while scanning lists its directory again (resuming), then starts.
             BatchTask.objects.filter(pk=task.pk).update(
-                status=TaskStatus.QUEUED, completed_at=None, error_message="", active_fingerprint=fingerprint_of(task),
-                updated_at=now)
-            if send:
+                status=TaskStatus.QUEUED if task.listing_done else TaskStatus.SCANNING, start_when_listed=True,
+                completed_at=None, error_message="", active_fingerprint=fingerprint_of(task), updated_at=now)
+            if send and task.listing_done:
                 _send_first_window(task)
+            elif send:
+                transaction.on_commit(partial(listing.send_listing, task))
     except IntegrityError:
         raise duplicate_error(fingerprint_of(task)) from None
     task.refresh_from_db()
@@ -158,11 +168,17 @@ def _send_or_fail(task: BatchTask, ids: list[int]) -> None:
     try:
         dispatch.send(task, ids)
     except Exception as error:  # the broker's connection errors come in several types
-        logger.error("task %s: broker unavailable: %s", task.task_id, error)
-        BatchTask.objects.filter(pk=task.pk, status__in=ACTIVE_STATUSES).update(
-            status=TaskStatus.FAILED, error_message=f"BROKER_UNAVAILABLE: {error}", completed_at=timezone.now(),
-            active_fingerprint=None, updated_at=timezone.now())
-        raise errors.BrokerUnavailable(task_id=task.task_id) from error
+        task_fail_broker_unavailable(task, error)
+
+
+def task_fail_broker_unavailable(task: BatchTask, error: Exception) -> None:
+    """The broker refused what starting the task sends (its first window, or its listing job): the task is
+    failed with BROKER_UNAVAILABLE, so that retry sends it later, and BrokerUnavailable (503) raised."""
+    logger.error("task %s: broker unavailable: %s", task.task_id, error)
+    BatchTask.objects.filter(pk=task.pk, status__in=(*ACTIVE_STATUSES, TaskStatus.SCANNING)).update(
+        status=TaskStatus.FAILED, error_message=f"BROKER_UNAVAILABLE: {error}", completed_at=timezone.now(),
+        active_fingerprint=None, updated_at=timezone.now())
+    raise errors.BrokerUnavailable(task_id=task.task_id) from error
 
 
 def _resend_unfinished(task: BatchTask) -> int:
@@ -188,7 +204,8 @@ def _resend_or_refuse(task: BatchTask, ids: list[int]) -> None:
 # --- Cancel, delete ----------------------------------------------------------------------------------------
 
 def task_cancel(*, task_id: str) -> BatchTask:
-    """Cancels a pending, queued or processing task: no page starts afterwards (pages already running finish
+    """Cancels a scanning, pending, queued or processing task: no page starts afterwards, and a listing stops
+    at its next chunk (pages already running finish
     and are recorded); the at most one window of messages still queued is dropped by the workers before any
     work. Idempotent for a cancelled task; InvalidTaskState for a completed or failed one."""
     with transaction.atomic():
@@ -217,4 +234,13 @@ def task_delete(*, task_id: str) -> None:
         OcrResult.objects.filter(task=task).delete()
         task.exports.all().delete()
         BatchTask.objects.filter(pk=task.pk).delete()
+        if BatchTask.objects.filter(book_id=task.book_id).exists():
+            book_totals_refresh(task.book_id)
+        else:
+            book_delete(book_id=task.book_id)  # a book is what its scans found: none left, no book
     logger.info("task %s deleted", task_id)
+
+
+def book_totals_refresh(book_id: str) -> None:
+    pages, volumes = selectors.book_totals(book_id)
+    book_totals_set(book_id=book_id, total_pages=pages, total_volumes=volumes)

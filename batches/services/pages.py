@@ -43,7 +43,7 @@ from recognition import errors as recognition_errors
 
 from .. import errors
 from ..models import BatchTask, OcrResult
-from . import dispatch, lifecycle, scanning
+from . import dispatch, lifecycle, listing, scanning
 
 logger = logging.getLogger("batches.services")
 
@@ -277,8 +277,11 @@ def page_record_killed(*, result_id: int, seconds: float) -> str:
 
 def task_run_inline(*, task_id: str, on_page=None) -> BatchTask:
     """Runs a started task's unfinished pages in this process, through page_process (what a worker does).
-    Safe next to running workers: each page is claimed once. on_page(task) is called after every page."""
+    Safe next to running workers: each page is claimed once. on_page(task) is called after every page. A
+    task still `scanning` (retried after a cancel during its listing) is listed here first."""
     task = lifecycle.get_task(task_id)
+    if task.status == TaskStatus.SCANNING:
+        task = listing.task_list_files(task_id=task.task_id, send=False)
     ids = list(OcrResult.objects.filter(task=task).exclude(status__in=DONE_PAGE_STATUSES)
                .order_by("sequence").values_list("pk", flat=True))
     for result_id in ids:

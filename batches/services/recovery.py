@@ -9,7 +9,9 @@ database outage) and a task whose last page was recorded while its completion co
 - pages whose lease expired are sent again (the claim counts the interruption);
 - when the broker's queue holds fewer messages than there are pages waiting for one, the waiting pages whose
   last message went more than an interval ago are sent again (a duplicate is harmless: the claim skips it);
-- every active task's window is topped up, and a task whose pages are all done is completed.
+- every active task's window is topped up, and a task whose pages are all done is completed;
+- a `scanning` task whose listing has not moved for TASK_LEASE_SECONDS (its job was lost with its worker or
+  its message) gets its listing job again: a listing resumes without duplicates (listing.py).
 
 Several beats may run (one per worker): a cache lock (Redis in the full mode, files in the embedded one) lets
 one sweep run per interval.
@@ -24,10 +26,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from core.statuses import ACTIVE_STATUSES, PageStatus
+from core.statuses import ACTIVE_STATUSES, PageStatus, TaskStatus
 
 from ..models import BatchTask, OcrResult
-from . import dispatch, lifecycle, pages
+from . import dispatch, lifecycle, listing, pages
 
 logger = logging.getLogger("batches.services")
 
@@ -48,7 +50,21 @@ def sweep() -> int | None:
         sent, completed = sent + sent_now, completed + done
     if sent or completed:
         logger.warning("sweep: %d pages sent again or topped up, %d tasks completed", sent, completed)
+    listings_resend(stalled_before=now - timedelta(seconds=settings.TASK_LEASE_SECONDS))
     return sent
+
+
+def listings_resend(*, stalled_before=None) -> int:
+    """Sends again the listing job of every `scanning` task (with stalled_before: of those whose listing
+    has not moved since then). A listing sent twice is harmless: the later run takes it over from scratch
+    (listing.py). A broker that refuses is logged; the next sweep tries again."""
+    tasks = BatchTask.objects.filter(status=TaskStatus.SCANNING)
+    if stalled_before is not None:
+        tasks = tasks.filter(updated_at__lt=stalled_before)
+    count = sum(listing.send_listing(task, fail_task=False) for task in tasks)
+    if count:
+        logger.warning("%d stalled listings sent again", count)
+    return count
 
 
 def _messages_missing(now) -> bool:
@@ -109,4 +125,9 @@ def pages_requeue_stalled(*, node: str = "", include_waiting: bool = False, expi
         sent += len(ids)
     if sent:
         logger.warning("requeued %d unfinished pages", sent)
+    # Which worker was listing is not on record: the stalled listings are sent again, and every one when
+    # this worker is the only one (expire_all) or by hand (include_waiting). A run sent again takes a
+    # listing over from scratch, so a live one is not restarted for nothing.
+    listings_resend(stalled_before=None if expire_all or include_waiting else
+                    now - timedelta(seconds=settings.TASK_LEASE_SECONDS))
     return sent

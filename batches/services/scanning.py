@@ -1,5 +1,5 @@
-"""Scanning a directory into a task: which directories may be scanned, which files are pages, and the task
-with one OcrResult row per file (status `pending`, in book order) that `task_create` makes of them.
+"""Scanning a directory into a task: which directories may be scanned, which files are pages, and creating
+the task (`task_create`), whose files listing.py then lists into one OcrResult row each.
 
 A file whose name a row cannot store (not UTF-8, or a path longer than the column) gets its row all the same,
 recorded failed at once (scan_file); `path_hash` is always that of the real name, so it is unique per file.
@@ -9,8 +9,10 @@ import errno
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
@@ -19,18 +21,16 @@ from django.db import IntegrityError, transaction
 from books.services import book_upsert
 from core import errors as core_errors
 from core.paths import inside_scan_roots
-from core.statuses import PageStatus
+from core.statuses import TaskStatus
 
 from .. import errors
-from ..filenames import sort_book_order
 from ..models import BatchTask, OcrResult
-from . import lifecycle
+from . import lifecycle, listing
 
 logger = logging.getLogger("batches.services")
 
 SUPPORTED_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pdf")
 DEFAULT_FILE_PATTERNS = ["*" + ext for ext in SUPPORTED_EXTENSIONS]
-BULK_SIZE = 2000
 SOURCE_DIRECTORY_MAX = BatchTask._meta.get_field("source_directory").max_length
 RELATIVE_PATH_MAX = OcrResult._meta.get_field("relative_path").max_length
 ELLIPSIS = "…"
@@ -74,31 +74,47 @@ def resolve_scan_directory(directory: str) -> Path:
     return resolved
 
 
-def list_scan_files(root: Path, *, recursive: bool, file_patterns: list[str] | None) -> list[str]:
+def iter_scan_files(root: Path, *, recursive: bool, file_patterns: list[str] | None) -> Iterator[str]:
     """Relative POSIX paths of the supported files under root matching the patterns (case-insensitive), as
     os.fsdecode names them: a name that is not UTF-8 keeps its bytes as lone surrogates (see scan_file).
     Hidden files and folders are skipped, and so is anything whose real path leaves the scan roots, and
-    symlinks that loop (folder links are never followed; a file link must resolve)."""
+    symlinks that loop (folder links are never followed; a file link must resolve). A folder that cannot be
+    read is skipped, as os.walk does.
+
+    Streamed (os.scandir, one folder's iterator open at a time, the folders still to visit on a stack), so a
+    tree of any size is listed in bounded memory; the order is the file system's, not the book's."""
     patterns = [p.lower() for p in (file_patterns or DEFAULT_FILE_PATTERNS)]
-    found = []
-    for folder, subfolders, files in os.walk(root, followlinks=False):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")] if recursive else []
-        folder_path = Path(folder)
-        for name in files:
-            lower = name.lower()
-            if name.startswith(".") or not lower.endswith(SUPPORTED_EXTENSIONS):
-                continue
-            if not any(fnmatch(lower, pattern) for pattern in patterns):
-                continue
-            path = folder_path / name
-            if path.is_symlink():
-                try:
-                    if not inside_scan_roots(path.resolve(strict=True)) or not path.is_file():
-                        continue
-                except (OSError, RuntimeError):
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = os.scandir(root / folder if folder else root)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
                     continue
-            found.append(path.relative_to(root).as_posix())
-    return found
+                relative = f"{folder}/{name}" if folder else name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if recursive:
+                            folders.append(relative)
+                        continue
+                except OSError:
+                    continue
+                lower = name.lower()
+                if not lower.endswith(SUPPORTED_EXTENSIONS) or not any(fnmatch(lower, p) for p in patterns):
+                    continue
+                if entry.is_symlink():
+                    path = Path(entry.path)
+                    try:
+                        if not inside_scan_roots(path.resolve(strict=True)) or not path.is_file():
+                            continue
+                    except (OSError, RuntimeError):
+                        continue
+                yield relative
 
 
 def path_hash(relative_path: str) -> str:
@@ -190,13 +206,19 @@ def _duplicate_precheck(fingerprint: str) -> bool:
     return BatchTask.objects.filter(active_fingerprint=fingerprint).exists()
 
 
-# --- Create ----------------------------------------------------------------------------------------------
+# --- Create ---------------------------------------------------------------------------------------------
 
 def task_create(*, book_id: str, directory: str, options: ScanOptions, priority: int | None = None,
-                task_name: str = "", auto_start: bool = True, owner=None) -> BatchTask:
-    """A new scan of directory for book_id. Refused with DuplicateTask while an unfinished task covers the
-    same resolved directory with the same options (atomically: the unique active_fingerprint column).
-    `owner` is the user the task belongs to (None: created without a login or token)."""
+                task_name: str = "", auto_start: bool = True, owner=None, send: bool = True) -> BatchTask:
+    """A new scan of directory for book_id, created `scanning`: its files are listed into pages by
+    listing.task_list_files, here at once when the tree has at most TASK_SCAN_INLINE_FILES files (the task
+    comes back pending, or started with auto_start), by the `batches.list_task_files` job otherwise (the task
+    comes back `scanning`; BrokerUnavailable when the broker refuses the job, the task then failed).
+    send=False lists nothing and sends nothing: the caller lists and runs the pages in its own process.
+
+    Refused with DuplicateTask while an unfinished task covers the same resolved directory with the same
+    options (atomically: the unique active_fingerprint column). `owner` is the user the task belongs to
+    (None: created without a login or token)."""
     root = resolve_scan_directory(directory)
     priority = settings.TASK_DEFAULT_PRIORITY if priority is None else int(priority)
     if not 1 <= priority <= 10:
@@ -208,41 +230,26 @@ def task_create(*, book_id: str, directory: str, options: ScanOptions, priority:
     fingerprint = lifecycle.task_fingerprint(**fields) if settings.TASK_DUPLICATE_DETECTION else None
     if fingerprint and _duplicate_precheck(fingerprint):
         raise lifecycle.duplicate_error(fingerprint)  # the cheap answer; the unique index below is the real guard
-
-    files = [scan_file(name) for name in list_scan_files(root, recursive=options.recursive,
-                                                         file_patterns=fields["file_patterns"])]
-    pages = sort_book_order(files, path=lambda file: file.relative_path)
-    volumes = {position.volume for _, position in pages if position.volume is not None}
     try:
         with transaction.atomic():
-            book = book_upsert(book_id=book_id, source_directory=str(root), total_pages=len(pages),
-                               total_volumes=len(volumes))
+            book = book_upsert(book_id=book_id, source_directory=str(root))
             task = BatchTask.objects.create(book=book, task_name=task_name or f"{book_id} {root.name}",
-                                            priority=priority, total_files=len(pages),
-                                            active_fingerprint=fingerprint, owner=owner, **fields)
-            batch = []
-            for sequence, (file, position) in enumerate(pages):
-                # A file its row cannot name is failed now: no worker could open it by that name.
-                failed = {} if file.error is None else dict(
-                    status=PageStatus.FAILED, success=False, error_message=f"{file.error.code}: {file.error.message}")
-                batch.append(OcrResult(
-                    task=task, book_id=book_id, file_name=Path(file.relative_path).name[:255],
-                    relative_path=file.relative_path, path_hash=file.path_hash, sequence=sequence,
-                    volume=None if position.volume is None else str(position.volume),
-                    page_number=position.page, **failed))
-                if len(batch) >= BULK_SIZE:
-                    OcrResult.objects.bulk_create(batch)
-                    batch = []
-            if batch:
-                OcrResult.objects.bulk_create(batch)
-            if any(file.error for file in files):
-                lifecycle.recount(task.pk)
+                                            priority=priority, status=TaskStatus.SCANNING, listing_done=False,
+                                            start_when_listed=auto_start, active_fingerprint=fingerprint,
+                                            owner=owner, **fields)
     except IntegrityError:
         if fingerprint and BatchTask.objects.filter(active_fingerprint=fingerprint).exists():
             raise lifecycle.duplicate_error(fingerprint) from None
         raise
-    logger.info("task %s created for book %s: %d files in %s", task.task_id, book_id, len(pages), root)
-    if auto_start:
-        task = lifecycle.task_start(task_id=task.task_id)
+    logger.info("task %s created for book %s: listing %s", task.task_id, book_id, root)
+    if not send:
+        return task
+    # Counting a few files tells a small tree from a large one at no cost: a small one is listed now, so
+    # its answer already has every page (as before the listing became a job).
+    few = settings.TASK_SCAN_INLINE_FILES
+    if len(list(islice(iter_scan_files(root, recursive=options.recursive, file_patterns=fields["file_patterns"]),
+                       few + 1))) <= few:
+        return listing.task_list_files(task_id=task.task_id)
+    listing.send_listing(task)
+    task.refresh_from_db()
     return task
-

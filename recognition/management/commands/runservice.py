@@ -13,6 +13,7 @@ Works in both modes: embedded (SQLite, broker in files under DATA_DIR) and full 
 import ctypes
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -85,7 +86,8 @@ class Command(BaseCommand):
         host = "localhost" if settings.HOST in ("0.0.0.0", "::", "") else settings.HOST
         base = f"http://{host}:{settings.PORT}"
         api = settings.API_PREFIX
-        return [("API docs", f"{base}/docs"), ("Dashboard", f"{base}/batch"), ("Health", f"{base}{api}/health"),
+        return [("API docs", f"{base}/docs"), ("Recognize", f"{base}/"), ("Dashboard", f"{base}/batch"),
+                ("Health", f"{base}{api}/health"),
                 ("Live / ready", f"{base}{api}/live  {base}{api}/ready"), ("Metrics", f"{base}/metrics"),
                 ("Admin", f"{base}/admin/")]
 
@@ -136,6 +138,8 @@ class Command(BaseCommand):
                 for label, url in self.urls():
                     self.stdout.write(f"  {label:<13} {url}")
                 self.stdout.write(f"  Logs          {settings.LOG_DIR}/api.log, {settings.LOG_DIR}/celery_worker.log")
+                self.stdout.write("The dashboard and the admin need a login: create one with "
+                                  f"`{sys.executable} manage.py createsuperuser`.")
                 self.stdout.write("Press Ctrl-C to stop.")
             if self.stopping and time.monotonic() - self.stop_deadline_base() > self.grace():
                 self.stderr.write("children did not stop in time: killing them")
