@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from batches import selectors
 from core.models import ApiToken
 from core.services import token_create, token_revoke
+from tests.api_support import assert_error
 from tests.batch_support import book_dir, write_page  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -38,13 +39,6 @@ def bob(django_user_model):
 def scan(client, directory, book_id="王氏族谱"):
     return client.post("/api/ocr/batch/scan", {"book_id": book_id, "directory": str(directory),
                                                "auto_start": False}, format="json")
-
-
-def assert_error(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is False and body["error"] == code and body["message"], body
-    return body
 
 
 @tokens_required

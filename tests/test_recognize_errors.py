@@ -8,6 +8,7 @@ from django.test import override_settings
 from PIL import Image
 from rest_framework.test import APIClient
 
+from tests.api_support import assert_error
 from tests.pages import encode, render_lines
 
 URL = "/api/ocr/recognize"
@@ -18,15 +19,6 @@ def post(data: bytes | None, name="upload.png", **fields):
     if data is not None:
         payload["file"] = SimpleUploadedFile(name, data)
     return APIClient().post(URL, payload, format="multipart")
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is False
-    assert body["error"] == code
-    assert body["message"]
-    return body
 
 
 @pytest.fixture(scope="module")

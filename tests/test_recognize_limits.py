@@ -16,6 +16,7 @@ from recognition import errors, services, views
 from recognition.engines import engine_for
 from recognition.pipeline import BoundedEngine, Deadline
 from recognition.pipeline.decode import page_sizes
+from tests.api_support import assert_error
 from tests.pages import encode, font, render_lines
 
 URL = "/api/ocr/recognize"
@@ -30,15 +31,6 @@ def post(data: bytes, name="upload.png", **fields):
 def post_batch(files: list[tuple[str, bytes]]):
     return APIClient().post(BATCH_URL, {"files": [SimpleUploadedFile(name, data) for name, data in files]},
                             format="multipart")
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is False
-    assert body["error"] == code
-    assert body["message"]
-    return body
 
 
 def huge_page_pdf(pages: int = 1, width_pt: float = 14400) -> bytes:

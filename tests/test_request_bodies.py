@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from tests.api_support import assert_error
 from tests.pages import encode, render_lines
 
 SCAN_URL = "/api/ocr/batch/scan"
@@ -15,16 +16,6 @@ URL = "/api/ocr/recognize"
 BATCH_URL = "/api/ocr/recognize-batch"
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["success"] is False
-    assert body["error"] == code
-    assert body["message"]
-    return body
 
 
 def post_json(body: bytes, **extra):
