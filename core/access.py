@@ -97,11 +97,6 @@ def principal_of(request) -> Principal:
     return Principal(None, True)
 
 
-def token_allows(request, scope: str) -> bool:
-    token = getattr(request, "auth", None)
-    return isinstance(token, ApiToken) and token.allows(scope)
-
-
 class ApiAccess(permissions.BasePermission):
     """The default permission of every API view (see the module's description)."""
 

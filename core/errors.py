@@ -35,12 +35,6 @@ class InvalidParameter(ApiError):
     default_message = "参数无效"
 
 
-class Unauthenticated(ApiError):
-    status_code = 401
-    code = "UNAUTHENTICATED"
-    default_message = "需要 API 令牌"
-
-
 class Forbidden(ApiError):
     status_code = 403
     code = "FORBIDDEN"
