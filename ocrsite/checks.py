@@ -16,6 +16,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from recognition.engines import runtime
+
 from . import ops
 
 # The placeholder of .env.example: a real deployment must replace it.
@@ -156,19 +158,22 @@ def check_secret_key(app_configs=None, **kwargs):
 
 @register("ocr")
 def check_cpu_sizing(app_configs=None, **kwargs):
-    cores = ops.available_cores()
-    threads = settings.OCR_THREADS
-    if threads <= 0:
-        return []
-    total = settings.CELERY_WORKER_CONCURRENCY * threads
-    if total > cores:
-        return [Warning(f"CELERY_WORKER_CONCURRENCY ({settings.CELERY_WORKER_CONCURRENCY}) x OCR_THREADS "
-                        f"({threads}) = {total} threads on {cores} cores: the worker's OCR processes slow each "
-                        "other down.",
-                        hint=f"keep CELERY_WORKER_CONCURRENCY x OCR_THREADS <= {cores}, e.g. OCR_THREADS="
-                             f"{max(1, cores // settings.CELERY_WORKER_CONCURRENCY)} (or OCR_THREADS=0 to compute it)",
-                        id="ocr.W008")]
-    return []
+    """Processes x engine threads set by hand (WORKERS, CELERY_WORKER_CONCURRENCY, OCR_THREADS) that ask a
+    role alone on this machine for more than its cores; the planned defaults never do."""
+    cores = runtime.available_cores()
+    names = {"web": "WORKERS", "worker": "CELERY_WORKER_CONCURRENCY"}
+    found = []
+    for role in runtime.ROLES:
+        plan = runtime.plan([role], cores=cores)[role]
+        if plan.cores <= cores:
+            continue
+        processes = names[role]
+        found.append(Warning(
+            f"{processes} ({plan.processes}) x OCR_THREADS ({plan.threads}) = {plan.processes * plan.threads} "
+            f"threads on {cores} cores: the {role} role's OCR processes slow each other down.",
+            hint=f"keep {processes} x OCR_THREADS <= {cores}, or set both to 0 to have them planned "
+                 "(README \"Sizing gunicorn and the workers\")", id="ocr.W008"))
+    return found
 
 
 @register("ocr", deploy=True)

@@ -2,7 +2,8 @@
 
 Every value comes from ocrsite/settings.py (so from the environment or `.env`):
 
-- bind HOST:PORT; WORKERS processes (the default is 2; see README "Deployment" for sizing);
+- bind HOST:PORT; WORKERS processes (planned with the engine threads by recognition/engines/runtime.py;
+  see README "Deployment" for sizing);
 - worker class `gthread` with GUNICORN_THREADS threads: each process holds one OCR engine that one thread
   uses at a time, the other threads keep answering /live, /ready, /status and /metrics during a long OCR;
 - timeout GUNICORN_TIMEOUT (300 s): a process that stops answering the master for that long is restarted.
@@ -27,6 +28,7 @@ import os
 # Reading the settings module does not start Django (nor import prometheus_client).
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ocrsite.settings")
 from ocrsite import settings as _settings  # noqa: E402
+from recognition.engines.runtime import plan  # noqa: E402
 
 _METRICS_DIR = os.path.join(str(_settings.METRICS_DIR), "web")
 # Before any worker imports prometheus_client (workers inherit the environment of this master process).
@@ -35,7 +37,9 @@ os.environ.setdefault("LOG_FILE_NAME", _settings.LOG_FILE_NAME)
 
 wsgi_app = "ocrsite.wsgi:application"
 bind = [f"{_settings.HOST}:{_settings.PORT}"]
-workers = max(1, _settings.WORKERS)
+# WORKERS as the start commands set it from the plan; the plan of a web role alone when gunicorn is started
+# by hand with WORKERS unset.
+workers = _settings.WORKERS if _settings.WORKERS > 0 else plan(["web"])["web"].processes
 worker_class = "gthread"
 threads = max(1, _settings.GUNICORN_THREADS)
 timeout = _settings.GUNICORN_TIMEOUT

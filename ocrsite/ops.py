@@ -154,43 +154,26 @@ def check_broker(timeout: float = 2.0) -> Probe:
 
 
 # --- OCR engine ------------------------------------------------------------------------------------------
-WARMUP: dict = {"state": "not_started", "error": None, "seconds": None}
-
-
 def warm_up(role: str) -> bool:
-    """Loads the engine for OCR_LANG and the page pipeline in this process (when OCR_WARMUP). Never raises:
-    a failure is kept for the readiness endpoint, logged and counted."""
-    if not settings.OCR_WARMUP:
-        WARMUP["state"] = "disabled"
-        return True
-    started = time.perf_counter()
-    try:
-        from recognition.services import warm_up as warm_up_recognition
+    """The engine warm-up of this process (recognition/engines/runtime.py), counted in the metrics."""
+    from recognition.engines import runtime
 
-        warm_up_recognition()
-    except Exception as error:
-        WARMUP.update(state="failed", error=str(error))
-        logger.error("%s process %d: OCR engine warm-up failed: %s", role, os.getpid(), error)
-        try:
-            from ocrsite import metrics
-
-            metrics.record_failure("engine_warmup")
-        except Exception:  # metrics must never stop a process
-            pass
-        return False
-    WARMUP.update(state="ok", error=None, seconds=round(time.perf_counter() - started, 2))
-    logger.info("%s process %d: OCR engine warm (%.1f s)", role, os.getpid(), WARMUP["seconds"])
+    warm = runtime.warm_up(role)
     try:
         from ocrsite import metrics
 
-        metrics.ENGINES_LOADED.set(1)
-    except Exception:
+        if warm:
+            metrics.ENGINES_LOADED.set(1)
+        else:
+            metrics.record_failure("engine_warmup")
+    except Exception:  # metrics must never stop a process
         pass
-    return True
+    return warm
 
 
 def check_engine() -> Probe:
     from recognition.engines import EngineUnavailable, UnsupportedLanguage, loaded_engines, model_for
+    from recognition.engines.runtime import WARMUP
 
     loaded = loaded_engines()
     if loaded:
@@ -209,29 +192,6 @@ def check_engine() -> Probe:
 
 
 # --- Processes -------------------------------------------------------------------------------------------
-def available_cores() -> int:
-    """CPU cores this process may use: the CPU affinity, capped by a cgroup v2 CPU quota (a container's
-    `cpus:` limit), which os.cpu_count() does not see."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cores = min(cores, max(1, int(int(quota) // int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, cores)
-
-
-def threads_per_process(processes: int) -> int:
-    """OCR_THREADS, or the cores shared out over `processes` OCR processes (at least 1)."""
-    if settings.OCR_THREADS > 0:
-        return settings.OCR_THREADS
-    return max(1, available_cores() // max(1, processes))
-
-
 def prepare_multiprocess_dir(role: str, environ=None) -> str:
     """Empties METRICS_DIR/<role> and sets PROMETHEUS_MULTIPROC_DIR to it in `environ` (os.environ by default).
 
@@ -252,12 +212,11 @@ def gunicorn_argv() -> list[str]:
             "ocrsite.wsgi:application"]
 
 
-def worker_argv(concurrency: int | None = None, queues: str | None = None) -> list[str]:
-    """`celery worker` as the service runs it: prefork children, each with one OCR engine of
-    OCR_THREADS threads, replaced after CELERY_WORKER_MAX_TASKS_PER_CHILD tasks or once above
+def worker_argv(concurrency: int, queues: str | None = None) -> list[str]:
+    """`celery worker` as the service runs it: `concurrency` prefork children (the plan's, see
+    recognition/engines/runtime.py), each with one OCR engine of OCR_THREADS threads, replaced after CELERY_WORKER_MAX_TASKS_PER_CHILD tasks or once above
     CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB; with an embedded beat (-B) that sends the batch sweeper every
     TASK_SWEEP_INTERVAL seconds (one per worker is safe: the sweep takes a lock, see CELERY_BEAT_SCHEDULE)."""
-    concurrency = concurrency or settings.CELERY_WORKER_CONCURRENCY
     argv = [sys.executable, "-m", "celery", "-A", "ocrsite", "worker", "--pool=prefork",
             f"--concurrency={concurrency}", f"--loglevel={settings.LOG_LEVEL}", "--hostname=ocr@%h", "--beat"]
     if settings.CELERY_WORKER_MAX_TASKS_PER_CHILD > 0:
@@ -269,12 +228,12 @@ def worker_argv(concurrency: int | None = None, queues: str | None = None) -> li
     return argv
 
 
-def role_environment(role: str, base=None, processes: int | None = None) -> dict:
-    """The environment of a child process of `role` (web or worker): its log file and metrics folder.
+def role_environment(role_plan, base=None) -> dict:
+    """The environment of a child process of a role (web or worker) following its plan
+    (recognition.engines.runtime.RolePlan: processes and OCR_THREADS), with its log file and metrics folder."""
+    from recognition.engines.runtime import role_settings
 
-    `processes`: the OCR processes of this role when the role has the machine (or container) to itself;
-    OCR_THREADS is then set so that processes x threads = the available cores (unless OCR_THREADS is set).
-    """
+    role = role_plan.role
     environ = dict(os.environ if base is None else base)
     # glibc gives every thread its own malloc arena, so each gunicorn thread that once decoded a page keeps
     # its own hundreds of MB: 8 waiting 60-MP pages peaked at +3.1 GB against +1.2 GB with 1-2 arenas
@@ -282,8 +241,7 @@ def role_environment(role: str, base=None, processes: int | None = None) -> dict
     environ.setdefault("MALLOC_ARENA_MAX", "2")
     if role == "worker":
         environ["LOG_FILE_NAME"] = environ.get("LOG_FILE_NAME") or "celery_worker.log"
-    if processes and settings.OCR_THREADS <= 0:
-        environ["OCR_THREADS"] = str(threads_per_process(processes))
+    environ.update(role_settings(role_plan))
     prepare_multiprocess_dir(role, environ)
     return environ
 

@@ -65,7 +65,9 @@ DEBUG = env_bool("DEBUG", False)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 HOST = env_str("HOST", "0.0.0.0")
 PORT = env_int("PORT", 8000)
-WORKERS = env_int("WORKERS", 2)
+# gunicorn processes; 0 = planned with the engine threads (recognition/engines/runtime.py: one per core for
+# the web alone, a quarter of the cores beside a worker).
+WORKERS = env_int("WORKERS", 0)
 
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs"))).resolve()
@@ -297,8 +299,8 @@ OCR_LOW_CONFIDENCE = env_float("OCR_LOW_CONFIDENCE", 0.8)
 # Text read from a whole image on which no box was detected (a word or line crop) is kept only with at
 # least this confidence: below it the "text" is mostly noise read as characters.
 OCR_MIN_CONFIDENCE = env_float("OCR_MIN_CONFIDENCE", 0.5)
-# CPU threads of one engine; 0 = cores divided by the OCR processes on this machine (WORKERS or
-# CELERY_WORKER_CONCURRENCY), so that processes together do not oversubscribe the cores.
+# CPU threads of one engine; 0 = planned (recognition/engines/runtime.py): the cores a role gets divided by
+# its processes, so that processes x threads of all roles on the machine never exceed the cores.
 OCR_THREADS = env_int("OCR_THREADS", 0)
 # Directory holding model files that override the packaged ones (see recognition/engines/models.py).
 OCR_MODEL_DIR = env_str("OCR_MODEL_DIR")
@@ -347,7 +349,8 @@ REDIS_HOST = env_str("REDIS_HOST")
 REDIS_PORT = env_int("REDIS_PORT", 6379)
 REDIS_DB = env_int("REDIS_DB", 0)
 REDIS_PASSWORD = env_str("REDIS_PASSWORD")
-CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
+# Celery worker children (one engine each); 0 = planned (one per core alone, the cores the web leaves beside it).
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0)
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000)
 
 if REDIS_HOST:

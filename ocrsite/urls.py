@@ -5,12 +5,14 @@ from django.urls import include, path
 from django.views.generic.base import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from ocrsite import ops_views
+from ocrsite import ops_views, status_views
 
 api_prefix = settings.API_PREFIX.strip("/") + "/"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path(api_prefix + "health", status_views.HealthView.as_view(), name="health"),
+    path(api_prefix + "status", status_views.StatusView.as_view(), name="status"),
     path(api_prefix, include("recognition.urls")),
     path(api_prefix + "batch/", include("batches.urls")),
     path(api_prefix + "batch/", include("exports.urls")),

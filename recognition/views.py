@@ -1,4 +1,5 @@
-"""The single-recognition API: health, status, recognize, recognize-batch (shapes in shared API.md)."""
+"""The single-recognition API: recognize, recognize-batch (shapes in shared API.md); health and status are
+ocrsite/status_views.py's."""
 
 import logging
 from functools import partial
@@ -7,23 +8,16 @@ from django.conf import settings
 from django.core.exceptions import TooManyFilesSent
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ocrsite import metrics, ops
-
 from . import errors, stats
-from .engines import EngineUnavailable, available_langs, engine_for, loaded_engines
-from .engines.models import models_for_engine
 from .serializers import (
     BatchItemSerializer,
     ErrorSerializer,
-    HealthSerializer,
     RecognitionResultSerializer,
     RecognizeBatchRequestSerializer,
     RecognizeRequestSerializer,
-    StatusSerializer,
 )
 from .services import RecognitionOptions, recognize_file, recognize_files, request_slot
 
@@ -86,61 +80,6 @@ def too_many_files(count: int | None = None) -> errors.TooManyFiles:
     received = f"，收到 {count} 个" if count is not None else ""
     return errors.TooManyFiles(f"一次最多 {settings.MAX_BATCH_FILES} 个文件{received}",
                                max_files=settings.MAX_BATCH_FILES)
-
-
-class HealthView(APIView):
-    # Load balancers ask without a token; the answer says only healthy or not.
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(summary="健康检查", responses={200: HealthSerializer, 503: HealthSerializer}, tags=["识别"])
-    def get(self, request):
-        checks = {}
-        try:
-            engine_for(settings.OCR_LANG)
-            checks["engine"] = "ok"
-        except Exception as error:
-            checks["engine"] = f"error: {error}"
-        database = ops.check_database()
-        checks["database"] = "ok" if database.ok else f"error: {database.detail}"
-        healthy = all(value == "ok" for value in checks.values())
-        body = {"status": "healthy" if healthy else "unhealthy", "version": settings.APP_VERSION}
-        if not healthy:
-            body["checks"] = checks
-        return Response(body, status=200 if healthy else 503)
-
-
-class StatusView(APIView):
-    @extend_schema(summary="服务状态", responses={200: StatusSerializer}, tags=["识别"])
-    def get(self, request):
-        installed = [spec for spec in models_for_engine(settings.OCR_ENGINE) if spec.installed]
-        try:
-            langs = available_langs()
-        except EngineUnavailable:
-            langs = []
-        return Response({
-            "app": settings.APP_NAME,
-            "version": settings.APP_VERSION,
-            "engine": settings.OCR_ENGINE,
-            "default_model": settings.OCR_MODEL,
-            "default_lang": settings.OCR_LANG,
-            "langs": langs,
-            "models": [{"name": spec.name, "ocr_version": spec.ocr_version, "langs": list(spec.langs)}
-                       for spec in installed],
-            "loaded_models": [{"name": loaded.spec.name, "threads": loaded.engine.threads,
-                               "loaded_at": loaded.loaded_at} for loaded in loaded_engines()],
-            **stats.snapshot(),
-            "queue_depth": waiting_pages(),
-        })
-
-
-def waiting_pages() -> int | None:
-    """Messages waiting in the broker; None when it cannot be asked (a status page still answers)."""
-    try:
-        return sum(metrics.queue_depth().values())
-    except Exception as error:
-        logger.warning("queue depth unavailable: %s", error)
-        return None
 
 
 class RecognizeView(APIView):

@@ -4,9 +4,7 @@ import os
 
 import pytest
 from django.core import checks
-from django.test import override_settings
 
-from ocrsite import checks as ocr_checks
 
 from .deployment_support import free_port, manage, service_env
 
@@ -76,13 +74,6 @@ def test_healthy_full_installation_passes(tmp_path):
     code, output = run_check(tmp_path)
     assert code == 0, output
     assert "ocr." not in output
-
-
-@override_settings(OCR_THREADS=4, CELERY_WORKER_CONCURRENCY=64)
-def test_oversubscribed_worker_is_a_warning():
-    messages = ocr_checks.check_cpu_sizing()
-    assert [message.id for message in messages] == ["ocr.W008"]
-    assert "CELERY_WORKER_CONCURRENCY (64) x OCR_THREADS (4)" in messages[0].msg
 
 
 def test_checks_are_registered_under_the_ocr_tag():

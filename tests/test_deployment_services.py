@@ -114,14 +114,3 @@ def test_start_dry_run_prints_the_worker_command_with_its_limits(full_env):
     for part in ("-m celery -A ocrsite worker", "--pool=prefork", "--concurrency=3", "--max-tasks-per-child=77",
                  "--max-memory-per-child=123456", "--hostname=ocr@%h"):
         assert part in command, command
-
-
-@pytest.mark.parametrize("concurrency", [1, 2, 64])
-def test_worker_threads_share_out_the_cores(tmp_path, concurrency):
-    env = service_env(tmp_path, embedded=True, OCR_THREADS="0", CELERY_WORKER_CONCURRENCY=concurrency)
-    result = manage(["start", "worker", "--dry-run", "--migrate"], env, timeout=180)
-    assert result.returncode == 0, result.stderr
-    match = re.search(r"worker: (\d+) OCR processes x (\d+) threads on (\d+) cores", result.stdout)
-    processes, threads, cores = map(int, match.groups())
-    assert processes == concurrency and threads >= 1
-    assert processes * threads <= max(cores, processes)  # never more threads than cores, 1 each at least

@@ -62,15 +62,3 @@ def test_model_dir_overrides_the_packaged_files(tmp_path):
 def test_unknown_engine_is_unavailable():
     with pytest.raises(engines.EngineUnavailable, match="unknown OCR_ENGINE"):
         engines.engine_for("ch")
-
-
-@override_settings(OCR_THREADS=0, WORKERS=1, CELERY_WORKER_CONCURRENCY=1)
-def test_threads_default_to_cores_per_process(monkeypatch):
-    from ocrsite import ops
-
-    monkeypatch.setattr(ops, "available_cores", lambda: 8)
-    assert engines.default_threads() == 8
-    with override_settings(WORKERS=4):
-        assert engines.default_threads() == 2
-    with override_settings(OCR_THREADS=3):
-        assert engines.default_threads() == 3

@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 
 from ocrsite import ops
+from recognition.engines import runtime
 
 from .deployment_support import free_port
 
@@ -13,10 +14,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def warmup_state():
-    saved = dict(ops.WARMUP)
-    yield ops.WARMUP
-    ops.WARMUP.clear()
-    ops.WARMUP.update(saved)
+    saved = dict(runtime.WARMUP)
+    yield runtime.WARMUP
+    runtime.WARMUP.clear()
+    runtime.WARMUP.update(saved)
 
 
 def test_live_answers_without_asking_any_dependency(client, settings):

@@ -3,7 +3,7 @@
 A request's `lang` picks the model: OCR_MODEL when it reads that language, else the first installed model
 of the engine that does. ONNX Runtime and Paddle predictors keep per-call state and PaddleOCR 2.x is
 known to crash when two threads share it, so each loaded engine is used by one thread at a time;
-throughput comes from processes (gunicorn and Celery workers), each with OCR_THREADS threads.
+throughput comes from processes (gunicorn and Celery workers), each with the threads runtime.py plans.
 """
 
 import logging
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from . import runtime
 from .base import OcrEngine, Recognised, TextLine
 from .models import ModelSpec, find_model, models_for_engine
 
@@ -52,14 +53,6 @@ def engine_class(name: str) -> type[OcrEngine]:
 
         return PaddleEngine
     raise EngineUnavailable(f"unknown OCR_ENGINE {name!r} (use onnxruntime or paddle)")
-
-
-def default_threads() -> int:
-    """OCR_THREADS, or the cores shared out over the OCR processes of a role on this machine (the start
-    commands set OCR_THREADS for their children from the real number of processes)."""
-    from ocrsite.ops import threads_per_process
-
-    return threads_per_process(max(1, settings.WORKERS, settings.CELERY_WORKER_CONCURRENCY))
 
 
 @dataclass
@@ -125,7 +118,7 @@ def engine_for(lang: str) -> LoadedEngine:
         if loaded is None:
             started = time.perf_counter()
             try:
-                engine = engine_class(spec.engine)(spec, default_threads(), settings.OCR_USE_GPU)
+                engine = engine_class(spec.engine)(spec, runtime.engine_threads(), settings.OCR_USE_GPU)
                 engine.warm_up()
             except (EngineUnavailable, UnsupportedLanguage):
                 raise

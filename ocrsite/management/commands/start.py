@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from ocrsite import ops
+from recognition.engines import runtime
 
 MIGRATE_LOCK = "paddleocr_api_migrate"
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--migrate", action="store_true", help="worker: apply migrations too")
         parser.add_argument("--no-migrate", action="store_true", help="web: do not apply migrations")
         parser.add_argument("--concurrency", type=int, default=None,
-                            help="worker: child processes (default CELERY_WORKER_CONCURRENCY)")
+                            help="worker: child processes (default CELERY_WORKER_CONCURRENCY, else one per core)")
         parser.add_argument("--queues", default=None, help="worker: comma-separated queues (default all)")
         parser.add_argument("--dry-run", action="store_true", help="prepare, print the command, do not exec it")
 
@@ -62,14 +63,12 @@ class Command(BaseCommand):
         # For `manage.py healthcheck` (the image's HEALTHCHECK): which role this container runs.
         Path(settings.METRICS_DIR).mkdir(parents=True, exist_ok=True)
         (Path(settings.METRICS_DIR) / "role").write_text(role)
-        if role == "web":
-            processes = settings.WORKERS
-        else:
-            processes = options["concurrency"] or settings.CELERY_WORKER_CONCURRENCY
-        env = ops.role_environment(role, processes=processes)
-        argv = ops.gunicorn_argv() if role == "web" else ops.worker_argv(options["concurrency"], options["queues"])
-        self.stdout.write(f"{role}: {processes} OCR processes x {env.get('OCR_THREADS') or settings.OCR_THREADS} "
-                          f"threads on {ops.available_cores()} cores")
+        # The container (or machine) runs this role alone: its plan has all the cores.
+        plan = runtime.plan([role], processes={role: options["concurrency"]} if options["concurrency"] else None)[role]
+        env = ops.role_environment(plan)
+        argv = ops.gunicorn_argv() if role == "web" else ops.worker_argv(plan.processes, options["queues"])
+        self.stdout.write(f"{role}: {plan.processes} OCR processes x {plan.threads} threads on "
+                          f"{runtime.available_cores()} cores")
         self.stdout.write(f"{role}: exec {' '.join(argv)}")
         if options["dry_run"]:
             return

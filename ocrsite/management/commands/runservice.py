@@ -1,7 +1,8 @@
 """`python manage.py runservice`: the web server and one Celery worker on this machine (what `make run` runs).
 
-Starts gunicorn (ocrsite/gunicorn.conf.py, bound to HOST:PORT, WORKERS processes) and `celery worker`
-(CELERY_WORKER_CONCURRENCY children) as child processes, prints the URLs once the web server answers, and
+Starts gunicorn (ocrsite/gunicorn.conf.py, bound to HOST:PORT) and `celery worker` as child processes, their
+processes and engine threads planned together so that they never ask for more than the cores
+(recognition/engines/runtime.py: on 2 cores one web process and one worker child of 1 thread each), prints the URLs once the web server answers, and
 stays in the foreground. Ctrl-C or SIGTERM stops both gracefully (gunicorn lets running requests finish,
 the worker finishes its running pages and hands the rest back to the queue); a second Ctrl-C stops them
 at once. When either child dies the other is stopped too and the command exits with an error, so that a
@@ -23,6 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from ocrsite import ops
+from recognition.engines import runtime
 
 PR_SET_PDEATHSIG = 1
 
@@ -56,10 +58,15 @@ class Command(BaseCommand):
 
         self.children: dict[str, subprocess.Popen] = {}
         self.stopping = 0
-        if not options["no_web"]:
-            self.spawn("web", ops.gunicorn_argv())
-        if not options["no_worker"]:
-            self.spawn("worker", ops.worker_argv())
+        roles = [role for role, off in (("web", options["no_web"]), ("worker", options["no_worker"])) if not off]
+        plans = runtime.plan(roles)
+        self.stdout.write(f"{runtime.available_cores()} cores: " + ", ".join(
+            f"{plan.role} {plan.processes} process{'es' if plan.processes > 1 else ''} x {plan.threads} "
+            f"OCR thread{'s' if plan.threads > 1 else ''}" for plan in plans.values()))
+        if "web" in plans:
+            self.spawn(plans["web"], ops.gunicorn_argv())
+        if "worker" in plans:
+            self.spawn(plans["worker"], ops.worker_argv(plans["worker"].processes))
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self.on_signal)
         return self.supervise(announce=not options["no_web"])
@@ -73,8 +80,9 @@ class Command(BaseCommand):
             if message.hint:
                 self.stderr.write(f"    fix: {message.hint}")
 
-    def spawn(self, role: str, argv: list[str]):
-        env = ops.role_environment(role)
+    def spawn(self, plan: runtime.RolePlan, argv: list[str]):
+        role = plan.role
+        env = ops.role_environment(plan)
         env["PYTHONUNBUFFERED"] = "1"
         # A session of their own: a terminal's Ctrl-C reaches this command only, which stops the children
         # in order (gunicorn and Celery each treat a second SIGINT as "stop now").

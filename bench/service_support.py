@@ -1,0 +1,103 @@
+"""What the service benchmarks share: the service started as `manage.py runservice` in embedded mode on a
+free port with its own DATA_DIR, images posted to it, latency percentiles and the memory of a process tree."""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def multipart(content: bytes, name: str = "p.png") -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
+
+
+def embedded_env(label: str, **extra) -> dict:
+    """The environment of a service of its own: embedded mode, a fresh DATA_DIR, the given settings."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
+    return {**os.environ, "DB_HOST": "", "REDIS_HOST": "", "DATA_DIR": str(data_dir),
+            "LOG_DIR": str(data_dir / "logs"), "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1",
+            **{key: str(value) for key, value in extra.items()}}
+
+
+@contextmanager
+def running_service(env: dict, *args: str, ready_timeout: float = 300):
+    """`manage.py runservice ARGS` with `env` (a PORT is chosen); yields (base URL, process, seconds until
+    /ready answered 200). Stopped with SIGTERM to its process group at the end."""
+    env = {**env, "PORT": str(free_port())}
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    started = time.monotonic()
+    service = subprocess.Popen([PYTHON, "manage.py", "runservice", "--no-collectstatic", *args], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    try:
+        deadline = started + ready_timeout
+        while True:
+            try:
+                if urllib.request.urlopen(f"{base}/api/ocr/ready", timeout=5).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or service.poll() is not None:
+                    raise RuntimeError(f"the service did not become ready ({env.get('DATA_DIR')}/logs)")
+                time.sleep(0.5)
+        yield base, service, time.monotonic() - started
+    finally:
+        os.killpg(service.pid, 15)
+        service.wait(timeout=180)
+
+
+def post_recognize(base: str, content: bytes, name: str = "p.png", timeout: float = 600) -> tuple[int, dict, dict]:
+    """POST /api/ocr/recognize with one file: (status, JSON answer, headers)."""
+    body, content_type = multipart(content, name)
+    request = urllib.request.Request(f"{base}/api/ocr/recognize", data=body, method="POST",
+                                     headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}"), dict(error.headers)
+
+
+def load_average() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
