@@ -214,15 +214,15 @@ def gunicorn_argv() -> list[str]:
 
 def worker_argv(concurrency: int, queues: str | None = None) -> list[str]:
     """`celery worker` as the service runs it: `concurrency` prefork children (the plan's, see
-    recognition/engines/runtime.py), each with one OCR engine of OCR_THREADS threads, replaced after CELERY_WORKER_MAX_TASKS_PER_CHILD tasks or once above
-    CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB; with an embedded beat (-B) that sends the batch sweeper every
+    recognition/engines/runtime.py), each with one OCR engine of OCR_THREADS threads, replaced after
+    CELERY_WORKER_MAX_TASKS_PER_CHILD tasks or once above CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB; with an embedded beat (-B) that sends the batch sweeper every
     TASK_SWEEP_INTERVAL seconds (one per worker is safe: the sweep takes a lock, see CELERY_BEAT_SCHEDULE)."""
     argv = [sys.executable, "-m", "celery", "-A", "ocrsite", "worker", "--pool=prefork",
             f"--concurrency={concurrency}", f"--loglevel={settings.LOG_LEVEL}", "--hostname=ocr@%h", "--beat"]
-    if settings.CELERY_WORKER_MAX_TASKS_PER_CHILD > 0:
-        argv.append(f"--max-tasks-per-child={settings.CELERY_WORKER_MAX_TASKS_PER_CHILD}")
-    if settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD > 0:
-        argv.append(f"--max-memory-per-child={settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD}")
+    if settings.WORKER_MAX_TASKS_PER_CHILD > 0:
+        argv.append(f"--max-tasks-per-child={settings.WORKER_MAX_TASKS_PER_CHILD}")
+    if settings.WORKER_MAX_MEMORY_PER_CHILD > 0:
+        argv.append(f"--max-memory-per-child={settings.WORKER_MAX_MEMORY_PER_CHILD}")
     if queues:
         argv.append(f"--queues={queues}")
     return argv
@@ -241,6 +241,10 @@ def role_environment(role_plan, base=None) -> dict:
     environ.setdefault("MALLOC_ARENA_MAX", "2")
     if role == "worker":
         environ["LOG_FILE_NAME"] = environ.get("LOG_FILE_NAME") or "celery_worker.log"
+        # Celery's command line reads CELERY_WORKER_<OPTION> variables as its options and refuses a 0 limit
+        # ("never" here): worker_argv passes the limits as flags instead.
+        for name in ("CELERY_WORKER_MAX_TASKS_PER_CHILD", "CELERY_WORKER_MAX_MEMORY_PER_CHILD"):
+            environ.pop(name, None)
     environ.update(role_settings(role_plan))
     prepare_multiprocess_dir(role, environ)
     return environ

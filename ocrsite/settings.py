@@ -343,6 +343,12 @@ TASK_PAGE_SOFT_TIME_LIMIT = env_int("TASK_PAGE_SOFT_TIME_LIMIT", 600)
 # given up is sent again by the sweeper once the database is back.
 TASK_DB_RETRY_WINDOW = env_int("TASK_DB_RETRY_WINDOW", 600)
 EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 24)
+# Searchable PDF exports (documents/pdf.py): page images are taken to be scans of EXPORT_PDF_SCAN_DPI (which
+# sets the page size: a 2480x3508 scan is an A4 page), stored at most at EXPORT_PDF_DPI (0: at full
+# resolution) as JPEG of EXPORT_PDF_JPEG_QUALITY (1-95).
+EXPORT_PDF_SCAN_DPI = max(1, env_int("EXPORT_PDF_SCAN_DPI", 300))
+EXPORT_PDF_DPI = max(0, env_int("EXPORT_PDF_DPI", 200))
+EXPORT_PDF_JPEG_QUALITY = min(95, max(1, env_int("EXPORT_PDF_JPEG_QUALITY", 75)))
 
 # --- Celery: Redis in the full mode, a broker in files (kombu's filesystem transport) otherwise ---------
 REDIS_HOST = env_str("REDIS_HOST")
@@ -350,8 +356,12 @@ REDIS_PORT = env_int("REDIS_PORT", 6379)
 REDIS_DB = env_int("REDIS_DB", 0)
 REDIS_PASSWORD = env_str("REDIS_PASSWORD")
 # Celery worker children (one engine each); 0 = planned (one per core alone, the cores the web leaves beside it).
-CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0)
-CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000)
+# Celery reads every CELERY_* setting as its own, where None is "unset" (cores) and 0 is refused.
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 0) or None
+# A worker child is replaced after this many tasks (0 = never). Kept under a name Celery does not read: its
+# command line also takes CELERY_WORKER_MAX_TASKS_PER_CHILD from the environment and fails on 0, so the
+# limit reaches Celery only as a flag of the worker command (ocrsite/ops.py), which drops the variable.
+WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000)
 
 if REDIS_HOST:
     _auth = f":{REDIS_PASSWORD}@" if REDIS_PASSWORD else ""
@@ -471,7 +481,7 @@ GUNICORN_GRACEFUL_TIMEOUT = env_int("GUNICORN_GRACEFUL_TIMEOUT", 120)  # running
 GUNICORN_MAX_REQUESTS = env_int("GUNICORN_MAX_REQUESTS", 2000)  # then the process is replaced (0 = never)
 FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")  # proxies trusted for X-Forwarded-*
 # A worker child is replaced once it holds more than this many KiB after a task (0 = never).
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 2_000_000)
+WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 2_000_000)  # as above
 # Seconds a new worker child may take to start: it loads and warms its OCR engine first.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 120)
 # Seconds `manage.py start` waits for the database (and Redis) before giving up.

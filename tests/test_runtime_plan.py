@@ -2,9 +2,15 @@
 one machine never ask for more than its cores, what is set by hand is kept, and the start commands hand
 the plan to their children."""
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from ocrsite import checks as ocr_checks
@@ -104,3 +110,26 @@ def test_start_worker_prints_and_uses_its_plan(tmp_path, concurrency):
         assert (processes, threads) == (cores, 1)
     else:
         assert (processes, threads) == (64, 1)
+
+
+def test_a_worker_starts_with_zero_meaning_no_limit(tmp_path):
+    """0 for the per-child limits and the concurrency means "none" and "planned": Celery itself, which reads
+    these settings too, refuses 0 for a limit."""
+    env = service_env(tmp_path, embedded=True, CELERY_WORKER_MAX_TASKS_PER_CHILD="0",
+                      CELERY_WORKER_MAX_MEMORY_PER_CHILD="0", CELERY_WORKER_CONCURRENCY="0", OCR_WARMUP="false")
+    assert manage(["migrate", "--noinput"], env, timeout=120).returncode == 0
+    log = tmp_path / "worker.out"
+    with open(log, "wb") as handle:
+        worker = subprocess.Popen([sys.executable, "manage.py", "start", "worker"], cwd=settings.BASE_DIR, env=env,
+                                  stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while " ready." not in log.read_text(errors="replace"):
+            assert worker.poll() is None, log.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.5)
+        command = next(line for line in log.read_text().splitlines() if "exec " in line)
+        assert "--max-tasks-per-child" not in command and "--max-memory-per-child" not in command
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)

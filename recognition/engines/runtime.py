@@ -74,7 +74,7 @@ def plan(roles=ROLES, cores: int | None = None, processes: dict[str, int] | None
     roles = tuple(role for role in ROLES if role in roles)
     cores = cores or available_cores()
     shares = core_shares(roles, cores)
-    requested = {"web": settings.WORKERS, "worker": settings.CELERY_WORKER_CONCURRENCY, **(processes or {})}
+    requested = {"web": settings.WORKERS, "worker": settings.CELERY_WORKER_CONCURRENCY or 0, **(processes or {})}
     plans = {}
     for role in roles:
         threads_set = settings.OCR_THREADS > 0
@@ -98,7 +98,7 @@ def engine_threads() -> int:
     from the plan), else the cores shared out over the processes configured for a role alone here."""
     if settings.OCR_THREADS > 0:
         return settings.OCR_THREADS
-    return max(1, available_cores() // max(1, settings.WORKERS, settings.CELERY_WORKER_CONCURRENCY))
+    return max(1, available_cores() // max(1, settings.WORKERS, settings.CELERY_WORKER_CONCURRENCY or 0))
 
 
 # --- Warm-up ---------------------------------------------------------------------------------------------
