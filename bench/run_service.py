@@ -3,7 +3,7 @@
     .venv/bin/python bench/run_service.py                        # every part, ~15 minutes on 2 cores
     .venv/bin/python bench/run_service.py --parts engine,http --web 1x2,2x1 --repeat 3
 
-The set: 4 rendered one-megapixel pages (Chinese, English, a vertical genealogy page, a noisy scan) and 6
+The set: 4 rendered pages scaled to one megapixel (Chinese, English, a vertical genealogy page, a noisy scan) and 6
 small images (word crops, single lines, a small screenshot), each kind reported on its own.
 
 Parts (`--parts`, comma-separated):
@@ -69,6 +69,8 @@ def image_set() -> list[dict]:
     scan = pages.scanned(pages.render_lines(zh[:10], face="serif", size=38), seed=3)
     for name, image, text in (("page_zh", page_zh, zh), ("page_en", page_en, en),
                               ("page_vertical", vertical, columns), ("page_scan", scan, zh[:10])):
+        scale = (1_000_000 / (image.width * image.height)) ** 0.5  # one megapixel, the page's proportions
+        image = image.resize((round(image.width * scale), round(image.height * scale)))
         data = png(image) if name != "page_scan" else pages.encode(image, "JPEG", quality=70)
         items.append({"name": name, "kind": "page", "size": image.size, "bytes": data, "text": text})
     small = [pages.render_word_crop("陳氏", 64, "photo", 1), pages.render_word_crop("Record", 48, "gradient", 2),
