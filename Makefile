@@ -35,7 +35,8 @@ TEST_ENV := DB_HOST='$(TEST_DB_HOST)' DB_PORT='$(TEST_DB_PORT)' DB_USER='$(TEST_
 	DATA_DIR=$(CURDIR)/.test-data LOG_DIR=$(CURDIR)/.test-data/logs
 LOCAL_SERVICES := $(filter 127.0.0.1 localhost ::1,$(TEST_DB_HOST) $(TEST_REDIS_HOST))
 
-.PHONY: run test build-deps test-deps service-deps venv services bench image-check
+.PHONY: run test build-deps test-deps service-deps venv services bench image-check bench-pipeline bench-runtimes \
+	bench-service bench-batch bench-scan-scale bench-recovery bench-probes bench-all
 
 run: venv
 	$(PY) manage.py migrate --noinput
@@ -47,6 +48,26 @@ test: test-deps venv services
 
 bench: venv
 	$(PY) bench/run_engines.py
+
+# The service benchmarks of bench/README.md, one target each (`make bench-all` runs them in turn). Those on
+# MariaDB and Redis use the test suite's database user and create databases named $(TEST_DB_NAME)_*.
+BENCH_DB_ENV := DB_HOST='$(TEST_DB_HOST)' DB_PORT='$(TEST_DB_PORT)' DB_USER='$(TEST_DB_USER)' \
+	DB_PASSWORD='$(TEST_DB_PASSWORD)' DB_NAME='$(TEST_DB_NAME)'
+bench-pipeline: venv test-deps
+	$(PY) bench/run_pipeline.py --label make
+bench-runtimes: venv test-deps
+	$(PY) bench/run_runtimes.py
+bench-service: venv test-deps
+	$(PY) bench/run_service.py
+bench-batch: venv test-deps services
+	$(BENCH_DB_ENV) $(PY) bench/run_batch.py
+bench-scan-scale: venv services
+	$(BENCH_DB_ENV) $(PY) bench/run_scan_scale.py
+bench-recovery: venv services
+	$(BENCH_DB_ENV) $(PY) bench/run_recovery.py
+bench-probes: venv test-deps
+	$(PY) bench/run_probes.py
+bench-all: bench bench-pipeline bench-runtimes bench-service bench-batch bench-scan-scale bench-recovery bench-probes
 
 venv: build-deps $(VENV)/.installed
 
