@@ -30,7 +30,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.service_support import PYTHON, load_average  # noqa: E402
+from bench.service_support import PYTHON, load_average, stop_with_parent  # noqa: E402
 
 
 # --- Pages -------------------------------------------------------------------------------------------------
@@ -152,7 +151,7 @@ class ServiceWorker:
         self.handle = open(log, "ab")
         self.process = subprocess.Popen([PYTHON, "manage.py", "start", "worker", "--concurrency", str(processes)],
                                         cwd=ROOT, env=env, stdout=self.handle, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=stop_with_parent)
         deadline = time.monotonic() + 180
         while " ready." not in log.read_text(errors="replace"):
             if time.monotonic() > deadline or self.process.poll() is not None:
