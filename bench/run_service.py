@@ -1,7 +1,7 @@
 """The web service against its own engine, side by side in one run (issue 11, targets 1, 2, 3 and 8).
 
     .venv/bin/python bench/run_service.py                        # every part, ~15 minutes on 2 cores
-    .venv/bin/python bench/run_service.py --parts engine,http --web 1x2,2x1 --repeat 3
+    .venv/bin/python bench/run_service.py --parts engine,http --web 1x1x2,1x2x1 --repeat 3
 
 The set: 4 rendered pages scaled to one megapixel (Chinese, English, a vertical genealogy page, a noisy scan) and 6
 small images (word crops, single lines, a small screenshot), each kind reported on its own.
@@ -10,7 +10,7 @@ Parts (`--parts`, comma-separated):
 - `engine`: the service's page pipeline called in-process (`recognition.services.recognize_bytes`, what the
   view calls) in a process of its own with OCR_THREADS=T for every T of the --web configurations: median
   seconds per image, warm. Then the engine alone on all cores: N processes x T threads reading the same
-  images in parallel (for each --web configuration), throughput in images per second.
+  images in parallel (P x E processes of T threads for each --web configuration), throughput in images per second.
 - `http`: for each --web configuration PxT, `manage.py runservice --no-worker` with WORKERS=P and OCR_THREADS=T
   (embedded mode): the first request after /ready answers (a page), then each image --repeat times from one
   client: median seconds, as the ratio to the in-process engine with the same threads.
@@ -201,10 +201,10 @@ def by_kind(items: list[dict], seconds: dict) -> dict:
             for kind in ("page", "small")}
 
 
-def engine_part(folder: Path, items: list[dict], configs: list[tuple[int, int]], repeat: int, rounds: int) -> dict:
+def engine_part(folder: Path, items: list[dict], configs: list[tuple[int, int, int]], repeat: int, rounds: int) -> dict:
     data_env = embedded_env("engine")
     latency = {}
-    for threads in sorted({threads for _, threads in configs}):
+    for threads in sorted({threads for _, _, threads in configs}):
         result = child_result(run_child(["--child-engine", str(folder), "--repeat", str(repeat)],
                                         {**data_env, "OCR_THREADS": str(threads)}))
         latency[threads] = {"seconds": result["seconds"], "by_kind": by_kind(items, result["seconds"]),
@@ -212,7 +212,7 @@ def engine_part(folder: Path, items: list[dict], configs: list[tuple[int, int]],
         print(f"engine in-process, {threads} threads: page {latency[threads]['by_kind']['page']:.3f} s, small "
               f"{latency[threads]['by_kind']['small']:.3f} s (load {load_average()})", flush=True)
     throughput = {}
-    for processes, threads in configs:
+    for processes, threads in sorted({(p * e, t) for p, e, t in configs}):  # the same engines, one per process
         children = [run_child(["--child-engine", str(folder), "--rounds", str(rounds)],
                               {**data_env, "OCR_THREADS": str(threads)}) for _ in range(processes)]
         results = [child_result(child) for child in children]
@@ -223,12 +223,14 @@ def engine_part(folder: Path, items: list[dict], configs: list[tuple[int, int]],
     return {"latency": latency, "throughput": throughput}
 
 
-def http_part(items: list[dict], processes: int, threads: int, repeat: int, clients: int, rounds: int,
-              parts: set) -> dict:
-    env = embedded_env(f"http-{processes}x{threads}", WORKERS=processes, OCR_THREADS=threads)
+def http_part(items: list[dict], processes: int, engines: int, threads: int, repeat: int, clients: int,
+              rounds: int, parts: set) -> dict:
+    env = embedded_env(f"http-{processes}x{engines}x{threads}", WORKERS=processes, OCR_ENGINES_PER_PROCESS=engines,
+                       OCR_THREADS=threads)
     page = next(item for item in items if item["kind"] == "page")
     with running_service(env, "--no-worker") as (base, service, ready_s):
-        row = {"config": f"{processes}x{threads}", "ready_s": ready_s}
+        row = {"config": f"{processes}x{engines}x{threads}", "engines_alone": f"{processes * engines}x{threads}",
+               "threads": threads, "ready_s": ready_s}
         started = time.perf_counter()
         status, answer, _ = post_recognize(base, page["bytes"], page["name"])
         row["first_s"] = time.perf_counter() - started
@@ -247,12 +249,12 @@ def http_part(items: list[dict], processes: int, threads: int, repeat: int, clie
                 seconds[item["name"]] = statistics.median(times)
             row.update(seconds=seconds, by_kind=by_kind(items, seconds),
                        overhead_ms=1000 * statistics.median(overheads), overhead_p95_ms=1000 * percentile(overheads, 0.95))
-            print(f"http {processes}x{threads}: ready {ready_s:.1f} s, first {row['first_s']:.3f} s, page "
+            print(f"http {row['config']}: ready {ready_s:.1f} s, first {row['first_s']:.3f} s, page "
                   f"{row['by_kind']['page']:.3f} s, small {row['by_kind']['small']:.3f} s (load {load_average()})",
                   flush=True)
         if "load" in parts:
             row["load"] = load_run(base, service.pid, items, clients, rounds)
-            print(f"http {processes}x{threads}, {clients} clients: {row['load']['images_per_s']:.2f} images/s, "
+            print(f"http {row['config']}, {clients} clients: {row['load']['images_per_s']:.2f} images/s, "
                   f"p50/p95/p99 {row['load']['p50']:.2f}/{row['load']['p95']:.2f}/{row['load']['p99']:.2f} s, "
                   f"failed {row['load']['failed']}, busy {row['load']['busy']}, peak RSS "
                   f"{row['load']['peak_rss_mb']:.0f} MB (load {load_average()})", flush=True)
@@ -269,7 +271,7 @@ def load_run(base: str, pid: int, items: list[dict], clients: int, rounds: int) 
             while True:
                 started = time.perf_counter()
                 status, answer, headers = post_recognize(base, item["bytes"], item["name"])
-                if status == 503 and answer.get("code") == "BUSY":
+                if status == 503 and answer.get("error") == "BUSY":
                     busy[0] += 1
                     time.sleep(float(headers.get("Retry-After") or 1))
                     continue
@@ -278,6 +280,7 @@ def load_run(base: str, pid: int, items: list[dict], clients: int, rounds: int) 
                 latencies.append(time.perf_counter() - started)
             else:
                 failed[0] += 1
+                print(f"failed: {status} {answer.get('error')} {answer.get('message')}", flush=True)
 
     def sampler():
         while not done.wait(0.5):
@@ -331,11 +334,11 @@ def markdown(report: dict, items: list[dict]) -> str:
     out = []
     engine = report.get("engine", {})
     if "http" in report["parts"]:
-        out += ["| web P×T | ready s | first request s | warm page s | first / warm | HTTP page s | in-process page s "
+        out += ["| web P×E×T | ready s | first request s | warm page s | first / warm | HTTP page s | in-process page s "
                 "| page ratio | HTTP small s | in-process small s | small ratio | HTTP cost ms p50 / p95 |",
                 "|" + "---|" * 12]
         for row in report["web"]:
-            threads = int(row["config"].split("x")[1])
+            threads = row["threads"]
             local = engine.get("latency", {}).get(threads) or engine.get("latency", {}).get(str(threads))
             page, small = row["by_kind"]["page"], row["by_kind"]["small"]
             warm_first = row["seconds"][items[0]["name"]]
@@ -352,11 +355,11 @@ def markdown(report: dict, items: list[dict]) -> str:
         out.append("")
     if "load" in report["parts"]:
         best = max(engine.get("throughput", {}).values(), default=None)
-        out += ["| web P×T | clients | requests | failed | BUSY retried | images/s | engine alone P×T images/s | "
+        out += ["| web P×E×T | clients | requests | failed | BUSY retried | images/s | engine alone (P·E)×T images/s | "
                 "ratio | vs best engine | p50 s | p95 s | p99 s | peak RSS MB |", "|" + "---|" * 13]
         for row in report["web"]:
             load = row["load"]
-            alone = engine.get("throughput", {}).get(row["config"])
+            alone = engine.get("throughput", {}).get(row["engines_alone"])
             cells = [row["config"], load["clients"], load["requests"], load["failed"], load["busy"],
                      f"{load['images_per_s']:.2f}", f"{alone:.2f}" if alone else "–",
                      f"**{load['images_per_s'] / alone:.2f}×**" if alone else "–",
@@ -378,7 +381,8 @@ def markdown(report: dict, items: list[dict]) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default="engine,http,load,references")
-    parser.add_argument("--web", default="1x2,2x1", help="comma-separated PROCESSESxTHREADS of the web role")
+    parser.add_argument("--web", default="1x1x2,2x1x1,1x2x1",
+                        help="comma-separated PROCESSESxENGINESxTHREADS of the web role")
     parser.add_argument("--repeat", type=int, default=3, help="timed reads of each image (median)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2, help="times each client posts the whole set")
@@ -395,6 +399,7 @@ def main():
         return
     parts = set(args.parts.split(","))
     configs = [tuple(int(n) for n in config.split("x")) for config in args.web.split(",")]
+    assert all(len(config) == 3 for config in configs), "--web takes PROCESSESxENGINESxTHREADS"
     folder = ROOT / "bench" / "results" / "service-set"
     described = write_set(folder)
     items = read_set(folder)
@@ -404,7 +409,7 @@ def main():
     if parts & {"engine", "http", "load"}:
         report["engine"] = engine_part(folder, items, configs, args.repeat, args.rounds)
     if parts & {"http", "load"}:
-        report["web"] = [http_part(items, p, t, args.repeat, args.clients, args.rounds, parts) for p, t in configs]
+        report["web"] = [http_part(items, p, e, t, args.repeat, args.clients, args.rounds, parts) for p, e, t in configs]
     if "references" in parts:
         report["references"] = references_part(folder, items, args.repeat)
     table = markdown(report, items)

@@ -302,6 +302,9 @@ OCR_MIN_CONFIDENCE = env_float("OCR_MIN_CONFIDENCE", 0.5)
 # CPU threads of one engine; 0 = planned (recognition/engines/runtime.py): the cores a role gets divided by
 # its processes, so that processes x threads of all roles on the machine never exceed the cores.
 OCR_THREADS = env_int("OCR_THREADS", 0)
+# Engines one web process holds and its requests share (a worker child holds one); 0 = planned: all the
+# web's cores in one process below 8 cores (recognition/engines/runtime.py).
+OCR_ENGINES_PER_PROCESS = env_int("OCR_ENGINES_PER_PROCESS", 0)
 # Directory holding model files that override the packaged ones (see recognition/engines/models.py).
 OCR_MODEL_DIR = env_str("OCR_MODEL_DIR")
 # paddle engine: let PaddleOCR download its official models for the language (needs internet), also when
@@ -472,7 +475,7 @@ LOGGING = {
 # --- Deployment: gunicorn, Celery worker processes, probes and metrics (see README "Deployment") ---------
 # gunicorn (ocrsite/gunicorn.conf.py): WORKERS processes of GUNICORN_THREADS threads each (one OCR engine
 # per process, used by one thread at a time; the other threads answer health checks and status meanwhile).
-GUNICORN_THREADS = env_int("GUNICORN_THREADS", 8)
+GUNICORN_THREADS = env_int("GUNICORN_THREADS", 16)
 # Recognition requests a process takes at once (one reads, the others wait for its engine); one more is a
 # 503 BUSY with Retry-After at once. The rest of the threads always answer probes and status, however busy.
 OCR_MAX_REQUESTS_PER_PROCESS = env_int("OCR_MAX_REQUESTS_PER_PROCESS", max(1, GUNICORN_THREADS - 1))

@@ -13,7 +13,7 @@ from django.conf import settings
 from core.naming import snake_case_keys
 
 from . import errors, stats
-from .engines import EngineUnavailable, LoadedEngine, UnsupportedLanguage, available_langs, engine_for
+from .engines import EnginePool, EngineUnavailable, LoadedEngine, UnsupportedLanguage, available_langs, engine_for
 from .pipeline import Deadline, PageOptions, read_page
 from .pipeline.decode import iter_pages, page_sizes
 from .pipeline.formats import OUTPUT_FORMATS, format_text
@@ -78,7 +78,7 @@ class RecognitionOptions:
         )
 
 
-def loaded_engine(lang: str) -> LoadedEngine:
+def engine_pool(lang: str) -> EnginePool:
     try:
         return engine_for(lang)
     except UnsupportedLanguage as error:
@@ -91,7 +91,7 @@ def loaded_engine(lang: str) -> LoadedEngine:
 
 def read_image(loaded: LoadedEngine, image: np.ndarray, options: RecognitionOptions,
                deadline: Deadline | None = None) -> dict:
-    """The API's result for one page; the caller holds loaded.lock."""
+    """The API's result for one page; the caller has the engine checked out of its pool."""
     started = time.perf_counter()
     page_options = PageOptions(detect_orientation=options.detect_orientation, use_angle_cls=options.use_angle_cls,
                                text_layout=options.text_layout, min_confidence=settings.OCR_MIN_CONFIDENCE)
@@ -115,8 +115,7 @@ def read_image(loaded: LoadedEngine, image: np.ndarray, options: RecognitionOpti
 
 def page_result(image: np.ndarray, options: RecognitionOptions) -> dict:
     """The API's result for one page already decoded."""
-    loaded = loaded_engine(options.lang)
-    with loaded.lock:
+    with engine_pool(options.lang).checkout() as loaded:
         return read_image(loaded, image, options)
 
 
@@ -192,11 +191,11 @@ def recognize_files(reads: Sequence[Callable[[], bytes]], options: RecognitionOp
     list; an error of the whole request (TOO_MANY_PIXELS, OCR_TIMEOUT past OCR_REQUEST_TIMEOUT, the engine)
     is raised, and nothing is returned half-done.
 
-    Everything from reading a file's bytes to the last page happens under the engine's lock, so that a
-    process holds the bytes and decoded pages of one request at a time, however many threads wait (their
-    uploads wait in Django's temporary files). The request's time starts when it has the engine."""
-    loaded = loaded_engine(options.lang)
-    with loaded.lock:
+    Everything from reading a file's bytes to the last page happens with an engine checked out of the
+    process's pool, so that a process holds the bytes and decoded pages of as many requests as it has
+    engines, however many threads wait (their uploads wait in Django's temporary files). The request's
+    time starts when it has an engine."""
+    with engine_pool(options.lang).checkout() as loaded:
         deadline = Deadline(settings.OCR_REQUEST_TIMEOUT, settings.OCR_PAGE_TIMEOUT)
         check_request_pixels(reads)
         outcomes: list[dict | errors.ApiError] = []
@@ -211,7 +210,7 @@ def recognize_files(reads: Sequence[Callable[[], bytes]], options: RecognitionOp
 
 
 def recognize_file(read: Callable[[], bytes], options: RecognitionOptions) -> dict:
-    """The API's result for one file (read under the engine's lock, see recognize_files); its error raised."""
+    """The API's result for one file (read with an engine checked out, see recognize_files); its error raised."""
     (outcome,) = recognize_files([read], options)
     if isinstance(outcome, errors.ApiError):
         raise outcome

@@ -44,7 +44,7 @@ def onnxruntime_engine():
 @pytest.fixture
 def fresh_engines(monkeypatch):
     # The test's own cache of loaded engines, so that its settings take effect.
-    monkeypatch.setattr(engines, "_loaded", {})
+    monkeypatch.setattr(engines, "_pools", {})
 
 
 def lines_of(engine, image: np.ndarray, **options) -> list[str]:
@@ -84,7 +84,7 @@ def test_recognition_batches_give_the_same_text(engine):
 
 @override_settings(OCR_RUNTIME="openvino")
 def test_setting_selects_openvino(fresh_engines):
-    loaded = engines.engine_for("ch").engine
+    loaded = engines.engine_for("ch").engines[0].engine
     assert loaded.runtime == "openvino"
     assert lines_of(loaded, np.asarray(render_lines(["白日依山尽"], face="serif"))) == ["白日依山尽"]
     assert ocr_checks.check_ocr_model() == []

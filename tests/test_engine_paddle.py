@@ -146,12 +146,12 @@ def test_registry_offers_downloadable_paddle_models(settings, monkeypatch):
 
 
 def test_engine_for_loads_the_paddle_engine(settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(engines, "_loaded", {})
+    monkeypatch.setattr(engines, "_pools", {})
     settings.DATA_DIR = tmp_path
     settings.OCR_ENGINE = "paddle"
     settings.OCR_MODEL = "PP-OCRv4_mobile"
     settings.OCR_THREADS = 2
-    loaded = engines.engine_for("en")
+    (loaded,) = engines.engine_for("en").engines
     assert isinstance(loaded.engine, PaddleEngine) and loaded.spec is SPEC and loaded.engine.downloaded is False
     reading = read(loaded.engine, np.asarray(render_lines(["黄河入海流"], face="serif", size=30, margin=20)))
     assert [line.text for line in reading_lines(reading)] == ["黄河入海流"]

@@ -15,7 +15,7 @@ from tests.test_engine_onnxruntime import read, reading_text
 @pytest.fixture(autouse=True)
 def fresh_engines(monkeypatch):
     # Each test sees its own cache of loaded engines, so settings overrides take effect.
-    monkeypatch.setattr(engines, "_loaded", {})
+    monkeypatch.setattr(engines, "_pools", {})
 
 
 def test_default_model_reads_chinese_and_english():
@@ -29,7 +29,7 @@ def test_lang_picks_another_model_when_the_configured_one_cannot_read_it():
     # PP-OCRv5 reads ch, chinese_cht, en and japan only; French needs the PP-OCRv6 recogniser.
     assert engines.model_for("fr").name == "PP-OCRv6_small"
     loaded = engines.engine_for("ch")
-    reading = read(loaded.engine, np.asarray(render_lines(["白日依山尽"], face="serif")))
+    reading = read(loaded.engines[0].engine, np.asarray(render_lines(["白日依山尽"], face="serif")))
     assert reading_text(reading) == "白日依山尽"
 
 
@@ -53,7 +53,7 @@ def test_model_dir_overrides_the_packaged_files(tmp_path):
         shutil.copy(packaged / getattr(spec, part), target)
     with override_settings(OCR_MODEL_DIR=str(tmp_path)):
         assert spec.root() == override
-        reading = read(engines.engine_for("ch").engine, np.asarray(render_lines(["黄河入海流"], face="serif")))
+        reading = read(engines.engine_for("ch").engines[0].engine, np.asarray(render_lines(["黄河入海流"], face="serif")))
         assert reading_text(reading) == "黄河入海流"
     assert spec.root() == packaged
 

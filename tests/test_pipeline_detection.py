@@ -29,7 +29,7 @@ class RecordingEngine:
 
 @pytest.fixture
 def engine():
-    return RecordingEngine(engine_for("ch").engine)
+    return RecordingEngine(engine_for("ch").engines[0].engine)
 
 
 def text_of(reading):

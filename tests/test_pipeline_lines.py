@@ -13,7 +13,7 @@ from tests.pages import render_vertical_rl, render_word_crop
 
 @pytest.fixture(scope="module")
 def engine():
-    return engine_for("ch").engine
+    return engine_for("ch").engines[0].engine
 
 
 def test_a_word_crop_is_read_whole(engine):

@@ -119,7 +119,7 @@ def test_a_request_over_its_time_limit_fails_whole(png, settings):
 
 
 def test_the_deadline_stops_between_line_batches_and_batching_changes_no_reading():
-    engine = engine_for("ch").engine
+    engine = engine_for("ch").engines[0].engine
     typeface = font("sans", 32)
     words = ["李氏族谱", "光绪三十年", "卷之一", "Hello 2024", "世系图第十页"]
     crops = []
@@ -144,8 +144,9 @@ def test_the_deadline_stops_between_line_batches_and_batching_changes_no_reading
     assert len(calls) == 2  # the first batch ran, the second was stopped before it started
 
 
-def test_upload_bytes_are_read_and_decoded_under_the_engine_lock(png, monkeypatch):
-    lock = engine_for("ch").lock
+def test_upload_bytes_are_read_and_decoded_with_an_engine_checked_out(png, monkeypatch):
+    (loaded,) = engine_for("ch").engines  # one engine per process outside the start commands
+    lock = loaded.lock
     held = []
 
     def spy(name, function):

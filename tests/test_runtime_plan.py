@@ -19,7 +19,7 @@ from recognition.engines import runtime
 
 from .deployment_support import manage, service_env
 
-PLANNED = {"WORKERS": 0, "CELERY_WORKER_CONCURRENCY": 0, "OCR_THREADS": 0}
+PLANNED = {"WORKERS": 0, "CELERY_WORKER_CONCURRENCY": 0, "OCR_THREADS": 0, "OCR_ENGINES_PER_PROCESS": 0}
 
 
 def total_threads(plans: dict) -> int:
@@ -31,7 +31,7 @@ def total_threads(plans: dict) -> int:
 def test_web_and_worker_together_never_exceed_the_cores(cores):
     plans = runtime.plan(cores=cores)
     assert set(plans) == {"web", "worker"}
-    assert all(plan.processes >= 1 and plan.threads >= 1 for plan in plans.values())
+    assert all(plan.processes >= 1 and plan.threads >= 1 and plan.engines >= 1 for plan in plans.values())
     assert total_threads(plans) <= max(cores, 2)  # one core cannot be split between two roles
 
 
@@ -43,10 +43,13 @@ def test_two_cores_give_one_single_thread_process_to_each_role():
 
 
 @override_settings(**PLANNED)
-def test_a_role_alone_gets_one_single_thread_process_per_core():
-    for role in runtime.ROLES:
-        plan = runtime.plan([role], cores=8)[role]
-        assert (plan.processes, plan.threads) == (8, 1)
+def test_a_role_alone_gets_one_single_thread_engine_per_core():
+    worker = runtime.plan(["worker"], cores=8)["worker"]
+    assert (worker.processes, worker.engines, worker.threads) == (8, 1, 1)
+    web = runtime.plan(["web"], cores=8)["web"]
+    assert (web.processes, web.engines, web.threads) == (2, 4, 1)  # a pool of engines in few processes
+    web = runtime.plan(["web"], cores=2)["web"]
+    assert (web.processes, web.engines, web.threads) == (1, 2, 1)
 
 
 @override_settings(**PLANNED)
@@ -55,14 +58,14 @@ def test_the_worker_gets_most_cores_when_it_shares_the_machine():
     assert plans["worker"].cores == 12 and plans["web"].cores == 4
 
 
-@override_settings(WORKERS=3, CELERY_WORKER_CONCURRENCY=0, OCR_THREADS=0)
+@override_settings(WORKERS=3, CELERY_WORKER_CONCURRENCY=0, OCR_THREADS=0, OCR_ENGINES_PER_PROCESS=0)
 def test_processes_set_by_hand_share_their_role_s_cores():
     plan = runtime.plan(["web"], cores=8)["web"]
-    assert (plan.processes, plan.threads) == (3, 2)
+    assert (plan.processes, plan.engines, plan.threads) == (3, 2, 1)
     assert runtime.plan(["worker"], cores=8, processes={"worker": 4})["worker"].threads == 2
 
 
-@override_settings(WORKERS=0, CELERY_WORKER_CONCURRENCY=0, OCR_THREADS=3)
+@override_settings(WORKERS=0, CELERY_WORKER_CONCURRENCY=0, OCR_THREADS=3, OCR_ENGINES_PER_PROCESS=0)
 def test_threads_set_by_hand_are_kept_with_as_many_processes_as_fit():
     assert {plan.threads for plan in runtime.plan(cores=8).values()} == {3}
     assert runtime.plan(["worker"], cores=8)["worker"].processes == 2
@@ -80,13 +83,13 @@ def test_an_engine_outside_the_start_commands_uses_the_cores_of_one_process(monk
 
 @override_settings(**PLANNED)
 def test_a_child_s_environment_carries_its_plan():
-    env = ops.role_environment(runtime.RolePlan("worker", 3, 2), base={})
-    assert (env["CELERY_WORKER_CONCURRENCY"], env["OCR_THREADS"]) == ("3", "2")
-    env = ops.role_environment(runtime.RolePlan("web", 1, 1), base={})
-    assert (env["WORKERS"], env["OCR_THREADS"]) == ("1", "1")
+    env = ops.role_environment(runtime.RolePlan("worker", 3, 2), base={"OCR_ENGINES_PER_PROCESS": "4"})
+    assert (env["CELERY_WORKER_CONCURRENCY"], env["OCR_THREADS"], env["OCR_ENGINES_PER_PROCESS"]) == ("3", "2", "1")
+    env = ops.role_environment(runtime.RolePlan("web", 1, 1, 2), base={})
+    assert (env["WORKERS"], env["OCR_THREADS"], env["OCR_ENGINES_PER_PROCESS"]) == ("1", "1", "2")
 
 
-@override_settings(OCR_THREADS=1, CELERY_WORKER_CONCURRENCY=64, WORKERS=0)
+@override_settings(OCR_THREADS=1, CELERY_WORKER_CONCURRENCY=64, WORKERS=0, OCR_ENGINES_PER_PROCESS=0)
 def test_oversubscribed_worker_is_a_warning():
     messages = ocr_checks.check_cpu_sizing()
     assert [message.id for message in messages] == ["ocr.W008"]
@@ -130,6 +133,38 @@ def test_a_worker_starts_with_zero_meaning_no_limit(tmp_path):
             time.sleep(0.5)
         command = next(line for line in log.read_text().splitlines() if "exec " in line)
         assert "--max-tasks-per-child" not in command and "--max-memory-per-child" not in command
-    finally:
+    finally:  # this test is about the start: a slow warm shutdown is not waited for
         os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
+
+
+@override_settings(OCR_ENGINES_PER_PROCESS=2, OCR_THREADS=1)
+def test_a_web_process_s_requests_share_its_pool_of_engines(monkeypatch):
+    """Two requests at once in one process run on two engines: the second does not wait for the first."""
+    import threading
+
+    from recognition import engines
+
+    monkeypatch.setattr(engines, "_pools", {})
+    pool = engines.engine_for("ch")
+    assert len(pool.engines) == 2 and len({id(loaded.engine) for loaded in pool.engines}) == 2
+    both_in = threading.Barrier(2, timeout=30)
+    used = []
+
+    def request():
+        with pool.checkout() as loaded:
+            used.append(loaded)
+            both_in.wait()  # raises BrokenBarrierError unless the other request holds the other engine
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(loaded) for loaded in used}) == 2
+    with pool.checkout() as first, pool.checkout() as second:
+        assert first is not second and pool.free.empty()

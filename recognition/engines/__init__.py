@@ -1,14 +1,17 @@
-"""Engines chosen by configuration (OCR_ENGINE, OCR_MODEL), loaded once per process, one lock each.
+"""Engines chosen by configuration (OCR_ENGINE, OCR_MODEL), loaded once per process as a pool per model.
 
 A request's `lang` picks the model: OCR_MODEL when it reads that language, else the first installed model
 of the engine that does. ONNX Runtime and Paddle predictors keep per-call state and PaddleOCR 2.x is
-known to crash when two threads share it, so each loaded engine is used by one thread at a time;
-throughput comes from processes (gunicorn and Celery workers), each with the threads runtime.py plans.
+known to crash when two threads share it, so each loaded engine is used by one thread at a time; a web
+process holds as many engines as runtime.py plans for it (each with its planned threads), a worker child one.
 """
 
 import logging
+import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -18,6 +21,7 @@ from .base import OcrEngine, Recognised, TextLine
 from .models import ModelSpec, find_model, models_for_engine
 
 __all__ = [
+    "EnginePool",
     "EngineUnavailable",
     "LoadedEngine",
     "OcrEngine",
@@ -57,7 +61,7 @@ def engine_class(name: str) -> type[OcrEngine]:
 
 @dataclass
 class LoadedEngine:
-    """A loaded engine and the lock its users hold while they run it (a whole page at a time)."""
+    """A loaded engine and the lock its user holds while it runs it (a whole request at a time)."""
 
     engine: OcrEngine
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,7 +72,32 @@ class LoadedEngine:
         return self.engine.spec
 
 
-_loaded: dict[str, LoadedEngine] = {}
+@dataclass
+class EnginePool:
+    """The engines of one model in this process (runtime.engines_per_process() of them): a request takes
+    whichever is free, or waits for the first one freed. One process whose engines share its requests keeps
+    every engine busy under load; processes of one engine each do not, since each process keeps the
+    connections it happened to accept (bench/README.md, "Processes and threads")."""
+
+    spec: ModelSpec
+    engines: list[LoadedEngine]
+    free: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+
+    def __post_init__(self):
+        for loaded in self.engines:
+            self.free.put(loaded)
+
+    @contextmanager
+    def checkout(self) -> Iterator[LoadedEngine]:
+        loaded = self.free.get()
+        with loaded.lock:
+            try:
+                yield loaded
+            finally:
+                self.free.put(loaded)
+
+
+_pools: dict[str, EnginePool] = {}
 _loading_lock = threading.Lock()
 
 
@@ -107,32 +136,33 @@ def model_for(lang: str) -> ModelSpec:
     raise UnsupportedLanguage(lang, available_langs())
 
 
-def engine_for(lang: str) -> LoadedEngine:
-    """The loaded engine that reads `lang`, loading it on first use."""
+def engine_for(lang: str) -> EnginePool:
+    """The engines that read `lang` in this process, loaded on first use."""
     spec = model_for(lang)
-    loaded = _loaded.get(spec.name)
-    if loaded is not None:
-        return loaded
+    pool = _pools.get(spec.name)
+    if pool is not None:
+        return pool
     with _loading_lock:
-        loaded = _loaded.get(spec.name)
-        if loaded is None:
+        pool = _pools.get(spec.name)
+        if pool is None:
             started = time.perf_counter()
+            threads, count = runtime.engine_threads(), runtime.engines_per_process()
             try:
-                engine = engine_class(spec.engine)(spec, runtime.engine_threads(), settings.OCR_USE_GPU)
-                engine.warm_up()
+                engines = []
+                for _ in range(count):
+                    engine = engine_class(spec.engine)(spec, threads, settings.OCR_USE_GPU)
+                    engine.warm_up()
+                    engines.append(LoadedEngine(engine))
             except (EngineUnavailable, UnsupportedLanguage):
                 raise
             except Exception as error:
                 logger.exception("loading OCR model %s failed", spec.name)
                 raise EngineUnavailable(f"OCR model {spec.name} failed to load: {error}") from error
-            loaded = LoadedEngine(engine)
-            _loaded[spec.name] = loaded
-            logger.info(
-                "OCR engine %s model %s loaded with %d threads in %.1f s",
-                spec.engine, spec.name, engine.threads, time.perf_counter() - started,
-            )
-    return loaded
+            pool = _pools[spec.name] = EnginePool(spec, engines)
+            logger.info("OCR engine %s model %s loaded: %d x %d threads in %.1f s", spec.engine, spec.name, count,
+                        threads, time.perf_counter() - started)
+    return pool
 
 
 def loaded_engines() -> list[LoadedEngine]:
-    return list(_loaded.values())
+    return [loaded for pool in _pools.values() for loaded in pool.engines]

@@ -7,13 +7,17 @@ threads never exceeds the cores: two engines that share a core take longer toget
 other, and a page's latency becomes unpredictable.
 
 The defaults come from bench/run_service.py and bench/run_batch.py (bench/README.md, "Processes and
-threads"): one engine thread per process and one process per core. On 2 cores two 1-thread engines read
-1.6-1.9x the pages per second of one 2-thread engine (ONNX Runtime parallelises one page's small
-networks poorly), while one client's page on 1 thread took about the time it took on 2 threads under load.
-When the web and the worker share a machine (`manage.py runservice`, `make run`), the worker, which reads
-books of thousands of pages, gets three quarters of the cores and the web the rest (at least one each).
+threads"): one thread per engine and one engine per core. Two 1-thread engines read more pages per second
+than one 2-thread engine on 2 cores (ONNX Runtime parallelises one page's small networks poorly). The
+worker's engines are its prefork children, which Celery hands a page each when they are free. The web's are
+a pool inside few processes (one per 4 cores): gunicorn processes keep the connections they accept, so
+processes of one engine each leave engines idle while requests wait in another process; a pool shares a
+process's requests among its engines. When the web and the worker share a machine (`manage.py runservice`,
+`make run`), the worker, which reads books of thousands of pages, gets three quarters of the cores and the
+web the rest (at least one each).
 
-WORKERS, CELERY_WORKER_CONCURRENCY and OCR_THREADS, when set above 0, replace the planned figure; the `ocr`
+WORKERS, CELERY_WORKER_CONCURRENCY, OCR_ENGINES_PER_PROCESS and OCR_THREADS, when set above 0, replace the
+planned figure; the `ocr`
 system checks warn when they ask for more than the cores. The start commands (`runservice`, `start`) put
 the plan into their children's environment, so that gunicorn, Celery and each engine read the same figures.
 """
@@ -35,11 +39,12 @@ ROLES = ("web", "worker")
 class RolePlan:
     role: str
     processes: int
-    threads: int
+    threads: int  # CPU threads of each engine
+    engines: int = 1  # engines per process: a web process's pool (a worker child reads one page at a time)
 
     @property
     def cores(self) -> int:
-        return self.processes * self.threads
+        return self.processes * self.engines * self.threads
 
 
 def available_cores() -> int:
@@ -69,28 +74,38 @@ def core_shares(roles: tuple[str, ...], cores: int) -> dict[str, int]:
 
 
 def plan(roles=ROLES, cores: int | None = None, processes: dict[str, int] | None = None) -> dict[str, RolePlan]:
-    """Processes and engine threads of each of `roles` ("web", "worker") running on this machine;
-    `processes` fixes a role's processes (a command-line option), as WORKERS and CELERY_WORKER_CONCURRENCY do."""
+    """Processes, engines per process and engine threads of each of `roles` ("web", "worker") running on
+    this machine; `processes` fixes a role's processes (a command-line option), as WORKERS and
+    CELERY_WORKER_CONCURRENCY do."""
     roles = tuple(role for role in ROLES if role in roles)
     cores = cores or available_cores()
     shares = core_shares(roles, cores)
     requested = {"web": settings.WORKERS, "worker": settings.CELERY_WORKER_CONCURRENCY or 0, **(processes or {})}
+    threads_set = settings.OCR_THREADS > 0
     plans = {}
     for role in roles:
-        threads_set = settings.OCR_THREADS > 0
-        if requested[role] > 0:
-            count = requested[role]
-        else:  # as many processes as the share holds engines of the threads set by hand (1 by default)
-            count = max(1, shares[role] // settings.OCR_THREADS) if threads_set else shares[role]
-        threads = settings.OCR_THREADS if threads_set else max(1, shares[role] // count)
-        plans[role] = RolePlan(role, count, threads)
+        share = shares[role]
+        threads = settings.OCR_THREADS if threads_set else 1
+        engines_fit = max(1, share // threads)  # engines of `threads` threads the share holds
+        if role == "worker":  # prefork children: one engine each, Celery hands each a page when it is free
+            count = requested[role] or engines_fit
+            if not threads_set:
+                threads = max(1, share // count)
+            plans[role] = RolePlan(role, count, threads)
+            continue
+        # The web: few processes (at least one per 4 cores, for a restart or a crash to leave others
+        # serving), each with a pool of engines that its requests share.
+        count = requested[role] or max(1, engines_fit // 4)
+        engines = settings.OCR_ENGINES_PER_PROCESS or max(1, engines_fit // count)
+        plans[role] = RolePlan(role, count, threads, engines)
     return plans
 
 
 def role_settings(role_plan: RolePlan) -> dict[str, str]:
     """The environment that makes a child process of the role follow the plan."""
     processes = {"web": "WORKERS", "worker": "CELERY_WORKER_CONCURRENCY"}[role_plan.role]
-    return {processes: str(role_plan.processes), "OCR_THREADS": str(role_plan.threads)}
+    return {processes: str(role_plan.processes), "OCR_THREADS": str(role_plan.threads),
+            "OCR_ENGINES_PER_PROCESS": str(role_plan.engines)}
 
 
 def engine_threads() -> int:
@@ -99,6 +114,12 @@ def engine_threads() -> int:
     if settings.OCR_THREADS > 0:
         return settings.OCR_THREADS
     return max(1, available_cores() // max(1, settings.WORKERS, settings.CELERY_WORKER_CONCURRENCY or 0))
+
+
+def engines_per_process() -> int:
+    """Engines this process loads per model: OCR_ENGINES_PER_PROCESS (the start commands set it from the
+    plan), else one."""
+    return max(1, settings.OCR_ENGINES_PER_PROCESS)
 
 
 # --- Warm-up ---------------------------------------------------------------------------------------------
