@@ -129,3 +129,40 @@ class OcrResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}:{self.relative_path} ({self.status})"
+
+
+class SearchText(models.Model):
+    """One recognised page as search compares it (batches/search_text.py): its lines normalised, joined by
+    "\\n". Keyed by (task, sequence), so that rows lie in book order (candidates are read in that order) and go
+    with their task when it is deleted; written with the page's result (batches/services/search_index.py)."""
+
+    pk = models.CompositePrimaryKey("task_id", "sequence")
+    # No index of its own: the primary key starts with it (MySQL's foreign key uses that one).
+    task = models.ForeignKey(BatchTask, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name="任务")
+    sequence = models.IntegerField("序号")
+    volume = models.CharField("卷", max_length=100, null=True, blank=True)
+    text = models.BinaryField("规范化文字", help_text="UTF-8: matched byte for byte (any collation)")
+
+    class Meta:
+        db_table = "ocr_search_texts"
+        verbose_name = "检索文字"
+        verbose_name_plural = "检索文字"
+
+
+class SearchPosting(models.Model):
+    """Which pages of a block of 64 consecutive pages (by sequence) of a task contain a gram: one character,
+    or two adjacent characters of a line (batches/search_text.py packs them into `gram`). Bit n of `bits` is
+    page block * 64 + n. A query of one or two characters is answered from these rows alone, exactly, however
+    many pages contain it; a longer one ANDs its pairs into candidates that SearchText confirms."""
+
+    pk = models.CompositePrimaryKey("task_id", "gram", "block")
+    # No index of its own: the primary key starts with it (MySQL's foreign key uses that one).
+    task = models.ForeignKey(BatchTask, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name="任务")
+    gram = models.BigIntegerField("字或字对", help_text="code point << 21 | next code point (0 for one character)")
+    block = models.IntegerField("页块", help_text="sequence // 64")
+    bits = models.BigIntegerField("页位图", help_text="bit n: page block * 64 + n (two's complement)")
+
+    class Meta:
+        db_table = "ocr_search_postings"
+        verbose_name = "检索索引"
+        verbose_name_plural = "检索索引"

@@ -12,7 +12,8 @@ from recognition.pipeline.reading_order import TEXT_LAYOUTS
 from recognition.serializers import LANGS
 
 STATUSES = TaskStatus.values
-EXPORT_FORMATS = ["json", "csv", "txt"]
+# The values exports.models.ExportFormat holds (batches does not import exports, which depends on it).
+EXPORT_FORMATS = ["json", "csv", "txt", "pdf", "hocr", "alto"]
 
 
 # Documentation-only field types: validation stays with services.ScanOptions.from_raw (one set of rules for
@@ -58,7 +59,9 @@ class ExportRequestSerializer(serializers.Serializer):
     """每个字段也可用 camelCase 写法（如 taskId、includeDetails，供 Java 客户端）；两种写法同时给出且取值不同时返回 400 INVALID_PARAMETER。"""
 
     task_id = serializers.CharField(max_length=36, help_text="任务 ID")
-    format = choice_doc(EXPORT_FORMATS, nullable=False)(required=False, default="json", help_text="json（默认）、csv、txt")
+    format = choice_doc(EXPORT_FORMATS, nullable=False)(
+        required=False, default="json",
+        help_text="json（默认）、csv、txt、pdf（可检索 PDF：页面图像加不可见文字层）、hocr（hOCR）、alto（ALTO 4 XML）")
     include_details = serializers.BooleanField(required=False, default=False,
                                                help_text="JSON 中包含每行的文字框和置信度")
 
@@ -69,6 +72,21 @@ class TaskListQuerySerializer(serializers.Serializer):
     book_id = serializers.CharField(required=False, allow_blank=True, max_length=255, help_text="只列出该书的任务")
     page = serializers.IntegerField(required=False, min_value=1, help_text="页码，从 1 开始；超出范围返回 404")
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200, help_text="每页任务数，默认 20，最多 200")
+
+
+SEARCH_MAX_QUERY = 100
+SEARCH_MAX_PAGE_SIZE = 100
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=SEARCH_MAX_QUERY,
+                              help_text="要检索的文字：一个或多个字，按子串匹配（一个字即可，如姓氏）；繁简体互通（陈 与 陳），不分大小写，忽略空格")
+    book_id = serializers.CharField(required=False, allow_blank=True, max_length=255, help_text="只检索该书")
+    volume = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="只检索该卷（如 1）")
+    task_id = serializers.CharField(required=False, allow_blank=True, max_length=36, help_text="只检索该任务")
+    page = serializers.IntegerField(required=False, default=1, min_value=1, help_text="页码，从 1 开始；超出范围返回 404")
+    page_size = serializers.IntegerField(required=False, default=20, min_value=1, max_value=SEARCH_MAX_PAGE_SIZE,
+                                         help_text=f"每页结果数，默认 20，最多 {SEARCH_MAX_PAGE_SIZE}")
 
 
 # --- Output shapes (documentation only) ---------------------------------------------------------------------
@@ -129,6 +147,41 @@ class TaskStatusSerializer(TaskSerializer):
 class TaskListSerializer(serializers.Serializer):
     tasks = TaskSerializer(many=True)
     count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class SearchLineSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="含检索词的行（识别原文）")
+    box = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), allow_null=True,
+                                help_text="该行文字框：四个 [x, y] 点，页面图像像素坐标")
+    index = serializers.IntegerField(help_text="该行在文件所有行中的序号（阅读顺序，从 0 开始）")
+    page = serializers.IntegerField(help_text="该行所在的文件页（PDF、多页 TIFF），从 1 开始")
+    start = serializers.IntegerField(help_text="检索词在 text 中的起始字符位置")
+    end = serializers.IntegerField(help_text="检索词在 text 中的结束字符位置（不含）")
+    snippet_start = serializers.IntegerField(help_text="检索词在 snippet 中的起始字符位置")
+    snippet_end = serializers.IntegerField(help_text="检索词在 snippet 中的结束字符位置（不含）")
+
+
+class SearchResultSerializer(CamelCaseTwins, serializers.Serializer):
+    task_id = serializers.CharField()
+    book_id = serializers.CharField()
+    page_id = serializers.CharField()
+    relative_path = serializers.CharField()
+    volume = serializers.IntegerField(allow_null=True)
+    page_number = serializers.IntegerField(allow_null=True)
+    snippet = serializers.CharField(help_text="命中处前后的文字（截断处为 …）")
+    hits = serializers.IntegerField(help_text="该页含检索词的行数")
+    line = SearchLineSerializer(allow_null=True, help_text="第一处命中的行")
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    query = serializers.CharField(help_text="规范化后的检索词（简体、小写、无空格）")
+    results = SearchResultSerializer(many=True)
+    count = serializers.IntegerField(help_text="命中页数")
+    count_exact = serializers.BooleanField(
+        help_text="false：候选页过多，只核对了书序中前一部分，count 是下限，翻页只到已找到的结果（请按书或卷缩小范围）")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
 

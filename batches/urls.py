@@ -14,4 +14,5 @@ urlpatterns = [
     path("retry/<str:task_id>", views.RetryView.as_view(), name="retry"),
     path("delete/<str:task_id>", views.DeleteView.as_view(), name="delete"),
     path("tasks", views.TaskListView.as_view(), name="tasks"),
+    path("search", views.SearchView.as_view(), name="search"),
 ]

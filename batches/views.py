@@ -4,17 +4,18 @@ services (writes) and selectors (reads)."""
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from core.access import from_trusted_network, principal_of
 from core.statuses import TaskStatus
 
-from . import errors, selectors, services
-from .serializers import (BatchErrorSerializer, ScanRequestSerializer, TaskListQuerySerializer, TaskListSerializer,
-                          TaskStatusSerializer, TaskSummarySerializer)
+from . import errors, search, selectors, services
+from .serializers import (BatchErrorSerializer, ScanRequestSerializer, SearchQuerySerializer, SearchResponseSerializer,
+                          TaskListQuerySerializer, TaskListSerializer, TaskStatusSerializer, TaskSummarySerializer)
 
 TAGS = ["批量扫描"]
 
@@ -119,3 +120,29 @@ class TaskListView(APIView):
         paginator = TaskPagination()
         page = paginator.paginate_queryset(tasks, request, view=self)
         return paginator.get_paginated_response([selectors.task_payload(task) for task in page])
+
+
+class SearchView(APIView):
+    @extend_schema(summary="全文检索：含检索词的页面（跨书，按书序），附命中行的文字框和摘要", tags=TAGS,
+                   parameters=[SearchQuerySerializer],
+                   responses={200: SearchResponseSerializer, 400: BatchErrorSerializer, 403: BatchErrorSerializer,
+                              404: BatchErrorSerializer})
+    def get(self, request):
+        query = SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        filters = search.SearchFilters(book_id=data.get("book_id", ""), volume=data.get("volume", ""),
+                                       task_id=data.get("task_id", ""))
+        page = data["page"]
+        found = search.search_pages(q=data["q"], principal=principal_of(request), filters=filters, page=page,
+                                    page_size=data["page_size"])
+        if page > 1 and not found.results:
+            raise exceptions.NotFound()
+        url = request.build_absolute_uri()
+        previous = None
+        if page > 1:
+            previous = remove_query_param(url, "page") if page == 2 else replace_query_param(url, "page", page - 1)
+        return Response({"success": True, "query": found.query, "results": found.results, "count": found.count,
+                         "count_exact": found.count_exact,
+                         "next": replace_query_param(url, "page", page + 1) if found.has_next else None,
+                         "previous": previous})

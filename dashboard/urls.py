@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_auth, views_batch, views_recognize
+from . import views_auth, views_batch, views_recognize, views_search
 
 app_name = "dashboard"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("batch/", views_batch.batch),
     path("batch/scan", views_batch.scan, name="scan"),
     path("batch/state", views_batch.tasks_state, name="tasks-state"),
+    path("batch/search", views_search.search, name="search"),
     path("batch/tasks/<str:task_id>", views_batch.task_detail, name="task"),
     path("batch/tasks/<str:task_id>/state", views_batch.task_state_json, name="task-state"),
     path("batch/tasks/<str:task_id>/download", views_batch.download, name="download"),

@@ -3,7 +3,6 @@
 Every write goes through the batch services (batches.services, exports.services): the same functions the
 REST API calls. Views only translate forms and service errors into pages and messages."""
 
-import io
 from pathlib import Path
 
 from django.conf import settings
@@ -15,18 +14,22 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from batches import search_text
 from batches import selectors as batch_selectors
 from batches import services as batch_services
 from batches.models import BatchTask, OcrResult
+from batches.serializers import SEARCH_MAX_QUERY
 from core.access import principal_of
 from core.paths import inside_scan_roots, is_within
 from core.statuses import FINISHED_STATUSES, UNFINISHED_STATUSES, PageStatus, TaskStatus
 from exports.models import ExportFormat
 from recognition import errors
+from recognition.pipeline.decode import sniff_format
 
+from . import previews
 from .forms import ScanForm
 from .labels import FORMAT_LABELS, LANG_LABELS, LAYOUT_LABELS, LOW_CONFIDENCE, STATUS_LABELS
 from core.timing import task_timing
@@ -216,6 +219,8 @@ def task_detail(request, task_id: str):
         "state": task_state(task),
         "pages": pages,
         "export_formats": EXPORT_FORMATS,
+        # The downloads beside JSON and CSV, which the task's action buttons offer.
+        "more_downloads": [(fmt, label) for fmt, label in ExportFormat.choices if fmt not in {"json", "csv"}],
         "unfinished": list(UNFINISHED_STATUSES),
         "finished": list(FINISHED_STATUSES),
         "low_confidence": LOW_CONFIDENCE,
@@ -252,46 +257,85 @@ def _result_or_404(request, task_id: str, page_id: str) -> OcrResult:
     return result
 
 
-def _lines(result: OcrResult) -> tuple[list[dict], int | None, int | None]:
-    """The detected lines of the page's first image (boxes in its pixels), with its size when stored."""
+def _file_pages(result: OcrResult) -> list[dict]:
+    """The file's pages as stored (a PDF or TIFF has several): each page's lines in reading order, boxes in
+    its own pixels, and its size when stored."""
     data = result.json_data or {}
     if isinstance(data, list):
         data = {"details": data}
-    width, height = data.get("width"), data.get("height")
-    details = data.get("details") or []
-    if data.get("pages"):
-        first = data["pages"][0] or {}
-        details, width, height = first.get("details") or [], first.get("width"), first.get("height")
-    lines = []
-    for detail in details:
+    stored = data.get("pages") or [data]
+    pages = [{"lines": [], "width": (page or {}).get("width"), "height": (page or {}).get("height")}
+             for page in stored]
+    for line in search_text.result_lines(data, result.raw_text):
         try:
-            confidence = float(detail.get("confidence") or 0)
-            box = [[float(x), float(y)] for x, y in detail.get("box") or []]
+            confidence = float(line.confidence or 0)
+            box = [[float(x), float(y)] for x, y in line.box or []]
         except (TypeError, ValueError):
             continue
-        lines.append({"text": str(detail.get("text", "")), "confidence": confidence, "box": box,
-                      "low": confidence < LOW_CONFIDENCE})
-    return lines, width, height
+        pages[line.page - 1]["lines"].append({"line": line, "text": line.text, "confidence": confidence, "box": box,
+                                              "low": confidence < LOW_CONFIDENCE, "index": line.index})
+    return pages
+
+
+def _mark_hits(lines: list[dict], q: str) -> int:
+    """Marks the lines containing the search query `q` (as search compares text): `hit`, and the text cut
+    into before / match / after for the template. Returns how many lines have it."""
+    query = search_text.normalise(q)
+    if not query:
+        return 0
+    hits = {hit.line.index: hit for hit in search_text.line_hits([line["line"] for line in lines], query)}
+    for line in lines:
+        hit = hits.get(line["index"])
+        line["hit"] = hit is not None
+        if hit is not None:
+            line["before"], line["match"], line["after"] = (
+                line["text"][:hit.start], line["text"][hit.start:hit.end], line["text"][hit.end:])
+    return len(hits)
+
+
+def _int_param(request, name: str, default: int) -> int:
+    try:
+        return int(request.GET.get(name, default))
+    except (TypeError, ValueError):
+        return default
 
 
 @login_required
 @require_GET
 def page_view(request, task_id: str, page_id: str):
+    """One page: its image with the boxes, its text and lines. ?fp= picks a page of a PDF or TIFF (a page
+    switcher lists them); ?q= highlights the lines containing a search query, ?line= (the search result's
+    line index) is the one scrolled to."""
     result = _result_or_404(request, task_id, page_id)
     task = result.task
     siblings = OcrResult.objects.filter(task=task).order_by("sequence")
     previous = siblings.filter(sequence__lt=result.sequence).order_by("-sequence").only("page_id").first()
     following = siblings.filter(sequence__gt=result.sequence).only("page_id").first()
-    lines, width, height = _lines(result)
+    file_pages = _file_pages(result)
+    number = min(max(_int_param(request, "fp", 1), 1), len(file_pages))
+    shown = file_pages[number - 1]
+    lines = shown["lines"]
+    q = request.GET.get("q", "").strip()[:SEARCH_MAX_QUERY]
+    hit_count = _mark_hits(lines, q)
+    focus = _int_param(request, "line", -1)
+    overlay = {"details": [{"text": line["text"], "confidence": line["confidence"], "box": line["box"],
+                            "hit": line.get("hit", False), "focus": line["index"] == focus} for line in lines],
+               "width": shown["width"], "height": shown["height"]}
     position = siblings.filter(sequence__lt=result.sequence).count() + 1
     return render(request, "dashboard/page.html", {
         "task": task,
         "result": result,
         "lines": lines,
-        "overlay": {"details": lines, "width": width, "height": height},
+        "overlay": overlay,
         "previous": previous,
         "next": following,
         "position": position,
+        "file_page": number,
+        "file_pages": range(1, len(file_pages) + 1),
+        "q": q,
+        "keep_query": urlencode({"q": q}) if q else "",
+        "hit_count": hit_count,
+        "focus": focus,
         "low_confidence": LOW_CONFIDENCE,
         "low_count": sum(1 for line in lines if line["low"]),
         "page_status_label": dict(PageStatus.choices).get(result.status, result.status),
@@ -299,18 +343,13 @@ def page_view(request, task_id: str, page_id: str):
     })
 
 
-BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
-
-
 @login_required
 @require_GET
 def page_image(request, task_id: str, page_id: str):
     """The scanned file of one page of this task, and nothing else: the path is the task's directory joined
     with the page's stored relative path, resolved and checked to lie inside that directory and the scan
-    roots. Formats a browser cannot show (TIFF, BMP, PDF) are sent as PNG of the first page, in the same
-    pixels the boxes were measured in."""
-    from recognition.pipeline.decode import iter_pages, sniff_format
-
+    roots. ?page= picks a page of a PDF or TIFF. What a browser cannot show (TIFF, BMP, PDF, any page past
+    the first) is sent as PNG of that page alone, in the same pixels the boxes were measured in."""
     result = _result_or_404(request, task_id, page_id)
     base = Path(result.task.source_directory).resolve()
     try:
@@ -320,16 +359,13 @@ def page_image(request, task_id: str, page_id: str):
     if not is_within(path, base) or not inside_scan_roots(path) or not path.is_file():
         raise Http404("文件不存在")
     data = path.read_bytes()
+    number = _int_param(request, "page", 1)
     kind = sniff_format(data[:2048])
     headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
-    if kind in BROWSER_FORMATS:
-        return HttpResponse(data, content_type=BROWSER_FORMATS[kind], headers=headers)
+    if kind in previews.BROWSER_FORMATS and number == 1:
+        return HttpResponse(data, content_type=previews.BROWSER_FORMATS[kind], headers=headers)
     try:
-        from PIL import Image
-
-        first = next(iter(iter_pages(data)))
-        buffer = io.BytesIO()
-        Image.fromarray(first).save(buffer, "PNG")
-    except (errors.ApiError, StopIteration):
-        raise Http404("无法显示此文件") from None
-    return HttpResponse(buffer.getvalue(), content_type="image/png", headers=headers)
+        png = previews.png_bytes(previews.file_page(data, number))
+    except (errors.ApiError, IndexError):
+        raise Http404("无法显示此文件或此页") from None
+    return HttpResponse(png, content_type="image/png", headers=headers)

@@ -1,5 +1,7 @@
 """`/`: try one image. The page posts the file to `recognize/` from JS and draws the boxes itself; without
-JS the same form posts to `/` and the text and line list come back server-rendered."""
+JS the same form posts to `/` and the text and line list come back server-rendered. A file the browser
+cannot show (PDF, TIFF, BMP), or one of several pages, comes back with a preview of each page (the upload is
+not kept), so that the page switcher shows every page with its boxes."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -9,10 +11,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from recognition import errors
 from recognition.engines import EngineUnavailable, available_langs
+from recognition.pipeline.decode import iter_pages, sniff_format
 from recognition.services import RecognitionOptions, recognize_bytes, request_slot
 from recognition.views import read_upload, refuse_oversized_body
 
 from .labels import LOW_CONFIDENCE, format_choices, lang_choices, layout_choices
+from .previews import BROWSER_FORMATS, preview_data_url
 
 
 def _langs() -> list[str]:
@@ -22,8 +26,8 @@ def _langs() -> list[str]:
         return [settings.OCR_LANG]
 
 
-def _recognize(request) -> dict:
-    """The recognition service's result for the uploaded file; ApiError for bad input."""
+def _recognize(request) -> tuple[dict, bytes]:
+    """The recognition service's result for the uploaded file, and the file; ApiError for bad input."""
     refuse_oversized_body(request, files=1)
     with request_slot():
         upload = request.FILES.get("file")
@@ -34,7 +38,16 @@ def _recognize(request) -> dict:
             # An unticked checkbox is not sent at all: absent means false here, not the server's default.
             | {"use_angle_cls": "true" if request.POST.get("use_angle_cls") else "false", "return_details": "true"}
         )
-        return recognize_bytes(read_upload(upload), options)
+        data = read_upload(upload)
+        return recognize_bytes(data, options), data
+
+
+def _previews(result: dict, data: bytes) -> list[str] | None:
+    """A preview of every page when the browser cannot show the file itself: several pages, or a format it
+    does not display (decoded again as the engine decoded it, so that the boxes fit)."""
+    if not result.get("pages") and sniff_format(data[:2048]) in BROWSER_FORMATS:
+        return None
+    return [preview_data_url(page) for page in iter_pages(data)]
 
 
 def _lines(result: dict) -> list[dict]:
@@ -63,7 +76,7 @@ def index(request):
     status = 200
     if request.method == "POST":
         try:
-            result = _recognize(request)
+            result, _data = _recognize(request)
             context["result"] = result
             context["lines"] = _lines(result)
             context["file_name"] = request.FILES["file"].name
@@ -76,9 +89,13 @@ def index(request):
 @login_required
 @require_POST
 def recognize(request):
-    """JSON for the page's script: the API's result shape (plus width and height of the image)."""
+    """JSON for the page's script: the API's result shape (plus width and height of the image, and
+    `previews`: a JPEG data URL per page, when the browser cannot show the file itself)."""
     try:
-        result = _recognize(request)
+        result, data = _recognize(request)
+        previews = _previews(result, data)
     except errors.ApiError as error:
         return JsonResponse(error.as_dict(), status=error.status_code)
+    if previews is not None:
+        result["previews"] = previews
     return JsonResponse(result, json_dumps_params={"ensure_ascii": False})

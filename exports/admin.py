@@ -10,7 +10,7 @@ from batches.admin import BatchTaskAdmin
 from core.admin_support import DateHierarchyMixin
 from core.errors import ApiError
 
-from .models import Export
+from .models import Export, ExportFormat
 from .services import export_create
 
 
@@ -72,14 +72,13 @@ def _export_tasks(model_admin, request, queryset, fmt):
         model_admin.message_user(request, f"{len(failed)} 个任务无法导出：" + "；".join(failed), messages.WARNING)
 
 
-@admin.action(description="导出所选任务（JSON）")
-def export_json(model_admin, request, queryset):
-    _export_tasks(model_admin, request, queryset, "json")
+def _export_action(fmt: str):
+    """The task list's action "export the selected tasks" in one format, named export_<format>."""
+    def action(model_admin, request, queryset):
+        _export_tasks(model_admin, request, queryset, fmt)
+
+    action.__name__ = f"export_{fmt}"
+    return admin.action(description=f"导出所选任务（{ExportFormat(fmt).label}）")(action)
 
 
-@admin.action(description="导出所选任务（CSV）")
-def export_csv(model_admin, request, queryset):
-    _export_tasks(model_admin, request, queryset, "csv")
-
-
-BatchTaskAdmin.actions = [*BatchTaskAdmin.actions, export_json, export_csv]
+BatchTaskAdmin.actions = [*BatchTaskAdmin.actions, *(_export_action(fmt) for fmt in ExportFormat.values)]

@@ -7,10 +7,19 @@ from urllib.parse import quote
 from django.http import FileResponse
 
 from batches.models import BatchTask
+from documents.formats import FORMATS
 
 from . import selectors, services
 
-CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "txt": "text/plain"}
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "txt": "text/plain",
+               **{name: document.media_type for name, document in FORMATS.items()}}
+
+
+def content_type(export_format: str) -> str:
+    """The media type, with the charset of the formats written as UTF-8 text (all but the PDF)."""
+    document = FORMATS.get(export_format)
+    binary = document is not None and document.binary
+    return MEDIA_TYPES[export_format] + ("" if binary else "; charset=utf-8")
 
 
 def export_download(*, task: BatchTask, export_format: str) -> FileResponse:
@@ -24,9 +33,8 @@ def export_download(*, task: BatchTask, export_format: str) -> FileResponse:
     except FileNotFoundError:  # expired and purged since it was looked up: write it again
         export = services.export_create(task=task, export_format=fmt)
         handle = open(export.file_path, "rb")
-    extension = services.EXTENSIONS[fmt]
-    name = f"{services.safe_name(task.book_id)}_{task.task_id[:8]}.{extension}"
-    response = FileResponse(handle, content_type=f"{CONTENT_TYPES[extension]}; charset=utf-8")
+    name = f"{services.safe_name(task.book_id)}_{task.task_id[:8]}.{services.EXTENSIONS[fmt]}"
+    response = FileResponse(handle, content_type=content_type(fmt))
     response["Content-Disposition"] = content_disposition(name)
     response["X-Export-Id"] = export.export_id
     return response

@@ -9,6 +9,9 @@ class ExportFormat(models.TextChoices):
     JSON = "json", "JSON"
     CSV = "csv", "CSV"
     TXT = "txt", "纯文本"
+    PDF = "pdf", "可检索 PDF"
+    HOCR = "hocr", "hOCR"
+    ALTO = "alto", "ALTO XML"
 
 
 class ExportStatus(models.TextChoices):

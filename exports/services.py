@@ -1,5 +1,7 @@
 """Writes of exports: a task's results written to a file under EXPORT_DIR, in book order, in bounded memory
-(the rows are read CHUNK at a time and written one at a time), and recorded in the `exports` table."""
+(the rows are read CHUNK at a time and written one at a time), and recorded in the `exports` table. JSON,
+CSV and plain text are written here; the searchable PDF, hOCR and ALTO by the renderers of documents/, fed
+by document_pages.py."""
 
 import csv
 import json
@@ -16,23 +18,30 @@ from batches.models import BatchTask, OcrResult
 from batches.selectors import results_in_book_order, volume_value
 from core.errors import InvalidParameter, error_for_exception
 from core.paths import inside_export_dir
+from documents.formats import FORMATS, write_document
 
+from .document_pages import book_pages
 from .models import Export, ExportFormat, ExportStatus
 
 logger = logging.getLogger(__name__)
 
 CSV_HEADER = ["文件名", "卷号", "页码", "识别文字", "置信度", "状态"]
 CHUNK = 1000
-EXTENSIONS = {ExportFormat.JSON: "json", ExportFormat.CSV: "csv", ExportFormat.TXT: "txt"}
+# The document formats read each row with its details, which for a dense page weigh tens of kilobytes: fewer
+# rows at a time.
+DOCUMENT_CHUNK = 100
+DOCUMENT_FORMATS = {ExportFormat.PDF, ExportFormat.HOCR, ExportFormat.ALTO}
+EXTENSIONS = {ExportFormat.JSON: "json", ExportFormat.CSV: "csv", ExportFormat.TXT: "txt",
+              **{fmt: FORMATS[fmt].extension for fmt in DOCUMENT_FORMATS}}
 FORMAT_ALIASES = {"text": ExportFormat.TXT, "txt": ExportFormat.TXT, "plain": ExportFormat.TXT,
-                  "json": ExportFormat.JSON, "csv": ExportFormat.CSV}
+                  **{fmt.value: fmt for fmt in ExportFormat}}
 
 
 def parse_format(value) -> str:
     fmt = FORMAT_ALIASES.get(str(value or "json").strip().lower())
     if fmt is None:
-        raise InvalidParameter(f"参数 format 的值 {value!r} 无效，可选：json, csv, txt", field="format",
-                               allowed=["json", "csv", "txt"])
+        raise InvalidParameter(f"参数 format 的值 {value!r} 无效，可选：{', '.join(ExportFormat.values)}",
+                               field="format", allowed=list(ExportFormat.values))
     return fmt
 
 
@@ -120,20 +129,35 @@ def _write_txt(handle, task: BatchTask, rows) -> int:
     return count
 
 
+def _write_document(path: Path, task: BatchTask, rows, fmt: str) -> int:
+    """A PDF (page images from the task's folder), hOCR or ALTO file of the task's pages."""
+    pages = book_pages(task, rows, with_images=fmt == ExportFormat.PDF)
+    if FORMATS[fmt].binary:
+        with open(path, "wb") as handle:
+            return write_document(fmt, pages, handle, title=task.book_id)
+    with open(path, "w", encoding="utf-8") as handle:
+        return write_document(fmt, pages, handle, title=task.book_id)
+
+
 def export_create(*, task: BatchTask, export_format: str, include_details: bool = False) -> Export:
     """Writes the task's finished pages (book order) to a new file and records it. The file is written under
     a temporary name and renamed when complete, so a download never sees half a file."""
     fmt = parse_format(export_format)
     export = Export.objects.create(task=task, book_id=task.book_id, export_format=fmt,
-                                   include_details=include_details, status=ExportStatus.PROCESSING)
+                                   include_images=fmt == ExportFormat.PDF, include_details=include_details,
+                                   status=ExportStatus.PROCESSING)
     folder = task_export_dir(task)
     stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
     final = folder / f"{safe_name(task.book_id)}_{stamp}_{export.export_id[:8]}.{EXTENSIONS[fmt]}"
     partial = final.with_name(final.name + ".part")
-    rows = results_in_book_order(task, with_details=include_details, batch_size=CHUNK)
+    document = fmt in DOCUMENT_FORMATS
+    rows = results_in_book_order(task, with_details=include_details or document,
+                                 batch_size=DOCUMENT_CHUNK if document else CHUNK)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if fmt == ExportFormat.CSV:
+        if document:
+            count = _write_document(partial, task, rows, fmt)
+        elif fmt == ExportFormat.CSV:
             with open(partial, "w", encoding="utf-8-sig", newline="") as handle:
                 count = _write_csv(handle, rows)
         else:

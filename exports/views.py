@@ -16,7 +16,8 @@ from core.access import principal_of
 from core.paths import export_relative
 
 from . import services
-from .downloads import export_download
+from .downloads import MEDIA_TYPES, export_download
+from .models import ExportFormat
 
 TAGS = ["批量扫描"]
 
@@ -26,7 +27,8 @@ def download_url(task_id: str, export_format: str) -> str:
 
 
 class ExportView(APIView):
-    @extend_schema(summary="导出任务结果（JSON / CSV / 纯文本）", request=ExportRequestSerializer, tags=TAGS,
+    @extend_schema(summary="导出任务结果（JSON / CSV / 纯文本 / 可检索 PDF / hOCR / ALTO）", request=ExportRequestSerializer,
+                   tags=TAGS,
                    responses={200: ExportResponseSerializer, 400: BatchErrorSerializer, 404: BatchErrorSerializer,
                               507: BatchErrorSerializer})
     def post(self, request):
@@ -53,10 +55,11 @@ class DownloadView(APIView):
         return renderer, renderer.media_type
 
     @extend_schema(summary="下载最新导出文件（无则创建）", tags=TAGS,
-                   parameters=[OpenApiParameter("format", str, enum=["json", "csv", "txt"])],
-                   responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.BINARY,
-                              (200, "text/plain"): OpenApiTypes.BINARY, 400: BatchErrorSerializer,
-                              404: BatchErrorSerializer, 507: BatchErrorSerializer})
+                   parameters=[OpenApiParameter("format", str, enum=list(ExportFormat.values))],
+                   responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                              **{(200, MEDIA_TYPES[fmt]): OpenApiTypes.BINARY for fmt in ExportFormat.values
+                                 if fmt != "json"},
+                              400: BatchErrorSerializer, 404: BatchErrorSerializer, 507: BatchErrorSerializer})
     def get(self, request, task_id):
         return export_download(task=task_get_visible(task_id, principal_of(request)),
                                export_format=request.query_params.get("format", "json"))

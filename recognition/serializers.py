@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from core.naming import CamelCaseTwins
+from documents.formats import FORMATS as DOCUMENT_FORMATS
 
 from .pipeline.formats import OUTPUT_FORMATS
 from .pipeline.reading_order import TEXT_LAYOUTS
@@ -59,6 +60,10 @@ class RecognitionOptionsSerializer(serializers.Serializer):
 
 class RecognizeRequestSerializer(RecognitionOptionsSerializer):
     file = serializers.FileField(help_text="图片或文档：JPEG、PNG、BMP、WebP、TIFF（多页）、PDF（多页）。按内容判断类型。")
+    response_format = serializers.ChoiceField(
+        choices=["json", *DOCUMENT_FORMATS], required=False, default="json",
+        help_text="响应的形式：json（默认，识别结果）；pdf（可检索 PDF：页面图像加不可见文字层，可选择、复制、搜索）、"
+                  "hocr（hOCR XHTML）、alto（ALTO 4 XML）以附件返回，每页一页，按阅读顺序。也可写作 responseFormat。")
 
 
 class RecognizeBatchRequestSerializer(RecognitionOptionsSerializer):

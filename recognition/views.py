@@ -20,6 +20,7 @@ from .serializers import (
     RecognizeRequestSerializer,
 )
 from .services import RecognitionOptions, recognize_file, recognize_files, request_slot
+from . import document_output
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ class RecognizeView(APIView):
         summary="识别单张图片",
         description="上传一个文件（图片或 PDF/TIFF 多页文档），同步返回识别结果。",
         request={"multipart/form-data": RecognizeRequestSerializer},
-        responses={200: RecognitionResultSerializer, **ERROR_RESPONSES},
+        responses={(200, "application/json"): RecognitionResultSerializer, **document_output.DOCUMENT_RESPONSES,
+                   **ERROR_RESPONSES},
         examples=[RESULT_EXAMPLE],
         tags=["识别"],
     )
@@ -104,6 +106,10 @@ class RecognizeView(APIView):
         if upload is None:
             raise errors.InvalidParameter("缺少文件字段 file", field="file")
         options = RecognitionOptions.from_raw(request.data)
+        response_format = document_output.parse_response_format(request.data)
+        if response_format != "json":
+            return document_output.document_response(partial(read_upload, upload), options, response_format,
+                                                     upload.name)
         return Response(recognize_file(partial(read_upload, upload), options))
 
 

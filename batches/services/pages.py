@@ -43,7 +43,7 @@ from recognition import errors as recognition_errors
 
 from .. import errors
 from ..models import BatchTask, OcrResult
-from . import dispatch, lifecycle, listing, scanning
+from . import dispatch, lifecycle, listing, scanning, search_index
 
 logger = logging.getLogger("batches.services")
 
@@ -199,13 +199,19 @@ def page_record(*, task: BatchTask, result_id: int, fields: dict) -> bool:
                            lease_expires_at=None, updated_at=now, **fields))
         if not written:
             return False
-        counters = {"processed_files": F("processed_files") + 1, "updated_at": now}
-        counters["success_files" if success else "failed_files"] = F("success_files" if success else "failed_files") + 1
-        BatchTask.objects.filter(pk=task.pk).update(**counters)
-        current = BatchTask.objects.only("processed_files", "total_files").get(pk=task.pk)
-        progress = Decimal(current.processed_files * 100 / current.total_files if current.total_files else 100)
-        BatchTask.objects.filter(pk=task.pk).update(progress=min(progress, Decimal(100)).quantize(Decimal("0.01")))
-        if not lifecycle.complete_if_done(task.pk) and in_window and locked.status in ACTIVE_STATUSES:
+        # In the same transaction, under the task's lock: search finds the page once it is recorded.
+        search_index.page_index(task_pk=task.pk, result_id=result_id, json_data=fields.get("json_data"),
+                                raw_text=fields.get("raw_text", ""))
+        # The task row is locked: its counters are this transaction's to move, so the progress and whether
+        # the book is done are known here, without reading the row again (a page's cost is mostly queries).
+        processed = locked.processed_files + 1
+        progress = Decimal(processed * 100 / locked.total_files if locked.total_files else 100)
+        counted = "success_files" if success else "failed_files"
+        BatchTask.objects.filter(pk=task.pk).update(
+            processed_files=F("processed_files") + 1, **{counted: F(counted) + 1}, updated_at=now,
+            progress=min(progress, Decimal(100)).quantize(Decimal("0.01")))
+        done = processed >= locked.total_files and lifecycle.complete_if_done(task.pk)
+        if not done and in_window and locked.status in ACTIVE_STATUSES:
             dispatch.send_after_commit(locked, dispatch.top_up(locked))
     return True
 

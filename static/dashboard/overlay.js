@@ -17,7 +17,9 @@
       var points = (line.box || []).map(function (p) { return Number(p[0]) + "," + Number(p[1]); }).join(" ");
       var polygon = document.createElementNS(SVG_NS, "polygon");
       polygon.setAttribute("points", points);
-      polygon.setAttribute("class", "box" + (line.confidence < low ? " low" : ""));
+      // hit: the line contains the search query; focus: the search result the page was opened from.
+      polygon.setAttribute("class", "box" + (line.confidence < low ? " low" : "") + (line.hit ? " hit" : "") +
+                           (line.focus ? " focus" : ""));
       polygon.setAttribute("data-index", String(index));
       var title = document.createElementNS(SVG_NS, "title");
       title.textContent = (index + 1) + ". " + line.text + "（" + Number(line.confidence).toFixed(3) + "）";

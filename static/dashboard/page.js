@@ -1,4 +1,5 @@
-/* A page's view: the stored lines' boxes over the scanned image; ← → keys turn the pages. */
+/* A page's view: the stored lines' boxes over the scanned image (the lines containing a search query
+   highlighted); ← → keys turn the pages. */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("overlay-data").textContent);
@@ -12,6 +13,9 @@
                                    data.height || image.naturalHeight, low);
     OcrOverlay.link(polygons, rows);
     document.getElementById("viewer").setAttribute("data-boxes", String(polygons.length));
+    // Opened from a search result: bring its line's box into view.
+    var focus = overlay.querySelector(".box.focus") || overlay.querySelector(".box.hit");
+    if (focus && focus.scrollIntoView) focus.scrollIntoView({ block: "center" });
   }
   if (image.complete && image.naturalWidth) draw(); else image.addEventListener("load", draw);
 

@@ -1,4 +1,6 @@
-/* `/`: send the chosen file to the dashboard's recognize endpoint, then show text, lines and boxes. */
+/* `/`: send the chosen file to the dashboard's recognize endpoint, then show text, lines and boxes. A PDF or
+   multi-page TIFF (or any file the browser cannot show) comes back with a preview of each page: a page
+   switcher shows each page with its own boxes and lines. */
 (function () {
   "use strict";
   var form = document.getElementById("recognize-form");
@@ -17,6 +19,8 @@
   var legend = document.getElementById("legend");
   var textOut = document.getElementById("result-text");
   var tbody = document.getElementById("result-lines");
+  var switcher = document.getElementById("page-switcher");
+  var linesPage = document.getElementById("lines-page");
   var low = Number(document.currentScript.getAttribute("data-low")) || 0.8;
   var objectUrl = null;
 
@@ -47,6 +51,31 @@
     errorBox.textContent = message;
   }
 
+  /* The image at `source` with the boxes of `page` (a result or one of its pages) over it. */
+  function showImage(source, page, rows) {
+    if (source.indexOf("blob:") === 0) objectUrl = source;
+    image.onload = function () {
+      viewer.hidden = false;
+      legend.hidden = false;
+      var polygons = OcrOverlay.draw(overlay, page.details, page.width || image.naturalWidth,
+                                     page.height || image.naturalHeight, low);
+      OcrOverlay.link(polygons, rows);
+      viewer.setAttribute("data-boxes", String(polygons.length));
+    };
+    image.onerror = function () { viewer.hidden = true; };
+    image.src = source;
+  }
+
+  function showPage(pages, previews, index) {
+    Array.prototype.forEach.call(switcher.querySelectorAll("button"), function (pageButton, at) {
+      pageButton.classList.toggle("on", at === index);
+      if (at === index) pageButton.setAttribute("aria-current", "page"); else pageButton.removeAttribute("aria-current");
+    });
+    viewer.setAttribute("data-file-page", String(index + 1));
+    if (pages.length > 1) linesPage.textContent = "（第 " + (index + 1) + " / " + pages.length + " 页）";
+    showImage(previews[index], pages[index], OcrOverlay.fillLines(tbody, pages[index].details, low));
+  }
+
   form.addEventListener("submit", function (event) {
     if (!window.fetch || !window.FormData) return; // the server-rendered fallback
     event.preventDefault();
@@ -70,26 +99,29 @@
       section.hidden = false;
       meta.textContent = file.name + " · " + (body.details || []).length + " 行 · 耗时 " + body.processing_time + " 秒";
       textOut.textContent = body.text;
-      var rows = OcrOverlay.fillLines(tbody, body.details, low);
       if (objectUrl) URL.revokeObjectURL(objectUrl);
-      var pages = body.pages;
-      if (pages && pages.length) {
-        // A PDF or multi-page TIFF: the browser cannot show it as an image, so only the text is shown.
-        viewer.hidden = true;
-        legend.hidden = true;
+      objectUrl = null;
+      OcrOverlay.clear(switcher);
+      switcher.hidden = true;
+      linesPage.textContent = "";
+      if (body.previews) {
+        var pages = body.pages && body.pages.length ? body.pages : [body];
+        if (pages.length > 1) {
+          pages.forEach(function (page, index) {
+            var pageButton = document.createElement("button");
+            pageButton.type = "button";
+            pageButton.textContent = String(index + 1);
+            pageButton.setAttribute("data-file-page", String(index + 1));
+            pageButton.addEventListener("click", function () { showPage(pages, body.previews, index); });
+            switcher.appendChild(pageButton);
+          });
+          switcher.insertBefore(document.createTextNode("共 " + pages.length + " 页："), switcher.firstChild);
+          switcher.hidden = false;
+        }
+        showPage(pages, body.previews, 0);
         return;
       }
-      objectUrl = URL.createObjectURL(file);
-      image.onload = function () {
-        viewer.hidden = false;
-        legend.hidden = false;
-        var polygons = OcrOverlay.draw(overlay, body.details, body.width || image.naturalWidth,
-                                       body.height || image.naturalHeight, low);
-        OcrOverlay.link(polygons, rows);
-        viewer.setAttribute("data-boxes", String(polygons.length));
-      };
-      image.onerror = function () { viewer.hidden = true; };
-      image.src = objectUrl;
+      showImage(URL.createObjectURL(file), body, OcrOverlay.fillLines(tbody, body.details, low));
     }).catch(function (error) {
       fail(error.message || "网络错误");
     }).then(function () {

@@ -1,0 +1,122 @@
+"""Keeps the search index (batches.models.SearchText and SearchPosting) in step with the results.
+
+A page is indexed in the transaction that records it (pages.page_record), under its task's row lock. That
+lock is what makes the read-merge-write of a block's bits safe: every writer of a task's postings holds it
+(and SQLite has one writer at a time anyway). Existing results are indexed by task_reindex (migration 0006
+and bench/run_search.py).
+"""
+
+from collections.abc import Iterable, Iterator
+
+from django.db import connection
+
+from ..models import OcrResult, SearchPosting, SearchText
+from ..search_text import page_text, text_grams
+
+BLOCK = 64  # pages per SearchPosting row: the bits of a signed 64-bit integer
+_MASK = (1 << BLOCK) - 1
+
+
+def signed(bits: int) -> int:
+    """Bits 0–63 as the signed 64-bit integer the column stores."""
+    return bits - (1 << BLOCK) if bits >> (BLOCK - 1) else bits
+
+
+def unsigned(value: int) -> int:
+    return value & _MASK
+
+
+def page_index(*, task_pk: int, result_id: int, json_data, raw_text: str = "") -> None:
+    """Indexes the page's recognised lines, replacing what was indexed for it before (a failed page, with
+    no lines, leaves nothing). Call inside the transaction that holds the task's row lock."""
+    page = OcrResult.objects.filter(pk=result_id).values("sequence", "volume").first()
+    if page is None:
+        return
+    sequence, text = page["sequence"], page_text(json_data, raw_text)
+    stored = SearchText.objects.filter(task_id=task_pk, sequence=sequence)
+    old = stored.values_list("text", flat=True).first()
+    if old is None and not text:
+        return
+    if not text:
+        stored.delete()
+    elif not stored.update(text=text.encode(), volume=page["volume"]):
+        SearchText.objects.create(task_id=task_pk, sequence=sequence, volume=page["volume"], text=text.encode())
+    old_grams = text_grams(bytes(old).decode()) if old is not None else set()
+    new_grams = text_grams(text)
+    changed = old_grams ^ new_grams
+    if not changed:
+        return
+    block, bit = divmod(sequence, BLOCK)
+    postings = SearchPosting.objects.filter(task_id=task_pk, block=block)
+    existing = dict(postings.filter(gram__in=changed).values_list("gram", "bits"))
+    rows = []
+    for gram in changed:
+        bits = unsigned(existing.get(gram, 0))
+        bits = bits | 1 << bit if gram in new_grams else bits & ~(1 << bit)
+        if bits:
+            rows.append(SearchPosting(task_id=task_pk, gram=gram, block=block, bits=signed(bits)))
+    # Only rows that exist are deleted (locks on those rows, none on the gaps between other tasks' rows).
+    postings.filter(gram__in=list(existing)).delete()
+    SearchPosting.objects.bulk_create(rows, batch_size=1000)
+
+
+def block_rows(pages: Iterable[tuple[int, str | None, str]]) -> Iterator[tuple[list, list]]:
+    """The SearchText rows (sequence, volume, text) and SearchPosting rows (gram, block, bits) of a task's
+    pages, given as (sequence, volume, normalised text) in sequence order, one block of BLOCK pages at a
+    time, so that memory stays bounded."""
+    texts, grams, current = [], {}, None
+    for sequence, volume, text in pages:
+        block, bit = divmod(sequence, BLOCK)
+        if block != current and texts:
+            yield texts, [(gram, current, signed(bits)) for gram, bits in grams.items()]
+            texts, grams = [], {}
+        current = block
+        if not text:
+            continue
+        texts.append((sequence, volume, text.encode()))
+        for gram in text_grams(text):
+            grams[gram] = grams.get(gram, 0) | 1 << bit
+    if texts:
+        yield texts, [(gram, current, signed(bits)) for gram, bits in grams.items()]
+
+
+def rows_insert(task_pk: int, texts: list, postings: list, using=None) -> None:
+    """Inserts block_rows' rows with plain executemany (Django model instances cost more than the insert for
+    millions of postings), on the `using` connection (default: the default database)."""
+    with (using or connection).cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {SearchText._meta.db_table} (task_id, sequence, volume, text) "
+                           "VALUES (%s, %s, %s, %s)", [(task_pk, *row) for row in texts])
+        for start in range(0, len(postings), 1000):
+            cursor.executemany(f"INSERT INTO {SearchPosting._meta.db_table} (task_id, gram, block, bits) "
+                               "VALUES (%s, %s, %s, %s)", [(task_pk, *row) for row in postings[start:start + 1000]])
+
+
+def task_reindex(*, task_pk: int, batch_size: int = 500) -> int:
+    """Indexes every successful page of the task from its stored results, replacing its index; returns the
+    number of pages indexed."""
+    from ..models import BatchTask
+
+    SearchText.objects.filter(task_id=task_pk).delete()
+    SearchPosting.objects.filter(task_id=task_pk).delete()
+    task_id = BatchTask.objects.filter(pk=task_pk).values_list("task_id", flat=True).get()
+    count = 0
+    for texts, postings in block_rows(stored_pages(OcrResult.objects.filter(task_id=task_id), batch_size)):
+        rows_insert(task_pk, texts, postings)
+        count += len(texts)
+    return count
+
+
+def stored_pages(results, batch_size: int = 500) -> Iterator[tuple[int, str | None, str]]:
+    """(sequence, volume, normalised text) of the successful pages among `results` (one task's OcrResult
+    rows, of any model class with their fields), in sequence order, batch_size rows at a time by keyset
+    pagination."""
+    results = results.filter(success=True).order_by("sequence").values_list("sequence", "volume", "json_data",
+                                                                             "raw_text")
+    last = -1
+    while True:
+        batch = list(results.filter(sequence__gt=last)[:batch_size])
+        for sequence, volume, json_data, raw_text in batch:
+            yield sequence, volume, page_text(json_data, raw_text)
+        if len(batch) < batch_size:
+            return
+        last = batch[-1][0]
