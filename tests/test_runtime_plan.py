@@ -35,6 +35,11 @@ def test_web_and_worker_together_never_exceed_the_cores(cores):
     assert total_threads(plans) <= max(cores, 2)  # one core cannot be split between two roles
 
 
+def test_a_plan_says_what_it_runs():
+    assert runtime.RolePlan("web", 1, 1, 2).describe() == "web: 1 process x 2 engines x 1 OCR thread"
+    assert runtime.RolePlan("worker", 3, 2).describe() == "worker: 3 processes x 1 engine x 2 OCR threads"
+
+
 @override_settings(**PLANNED)
 def test_two_cores_give_one_single_thread_process_to_each_role():
     plans = runtime.plan(cores=2)
@@ -106,8 +111,8 @@ def test_start_worker_prints_and_uses_its_plan(tmp_path, concurrency):
     env = service_env(tmp_path, embedded=True, OCR_THREADS="0", CELERY_WORKER_CONCURRENCY=concurrency)
     result = manage(["start", "worker", "--dry-run", "--migrate"], env, timeout=180)
     assert result.returncode == 0, result.stderr
-    processes, threads, cores = map(int, re.search(r"worker: (\d+) OCR processes x (\d+) threads on (\d+) cores",
-                                                   result.stdout).groups())
+    processes, threads, cores = map(int, re.search(
+        r"worker: (\d+) process(?:es)? x 1 engine x (\d+) OCR threads? on (\d+) cores", result.stdout).groups())
     assert f"--concurrency={processes}" in result.stdout.strip().splitlines()[-1]
     if concurrency == "0":
         assert (processes, threads) == (cores, 1)

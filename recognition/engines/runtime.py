@@ -46,6 +46,13 @@ class RolePlan:
     def cores(self) -> int:
         return self.processes * self.engines * self.threads
 
+    def describe(self) -> str:
+        """What the start commands print: `web: 1 process x 2 engines x 1 OCR thread`."""
+        def count(number: int, word: str, plural: str) -> str:
+            return f"{number} {word if number == 1 else plural}"
+        return (f"{self.role}: {count(self.processes, 'process', 'processes')} x "
+                f"{count(self.engines, 'engine', 'engines')} x {count(self.threads, 'OCR thread', 'OCR threads')}")
+
 
 def available_cores() -> int:
     """CPU cores this process may use: the CPU affinity, capped by a cgroup v2 CPU quota (a container's

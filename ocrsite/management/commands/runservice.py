@@ -60,9 +60,7 @@ class Command(BaseCommand):
         self.stopping = 0
         roles = [role for role, off in (("web", options["no_web"]), ("worker", options["no_worker"])) if not off]
         plans = runtime.plan(roles)
-        self.stdout.write(f"{runtime.available_cores()} cores: " + ", ".join(
-            f"{plan.role} {plan.processes} process{'es' if plan.processes > 1 else ''} x {plan.threads} "
-            f"OCR thread{'s' if plan.threads > 1 else ''}" for plan in plans.values()))
+        self.stdout.write(f"{runtime.available_cores()} cores: " + "; ".join(plan.describe() for plan in plans.values()))
         if "web" in plans:
             self.spawn(plans["web"], ops.gunicorn_argv())
         if "worker" in plans:

@@ -67,8 +67,7 @@ class Command(BaseCommand):
         plan = runtime.plan([role], processes={role: options["concurrency"]} if options["concurrency"] else None)[role]
         env = ops.role_environment(plan)
         argv = ops.gunicorn_argv() if role == "web" else ops.worker_argv(plan.processes, options["queues"])
-        self.stdout.write(f"{role}: {plan.processes} OCR processes x {plan.threads} threads on "
-                          f"{runtime.available_cores()} cores")
+        self.stdout.write(f"{plan.describe()} on {runtime.available_cores()} cores")
         self.stdout.write(f"{role}: exec {' '.join(argv)}")
         if options["dry_run"]:
             return
