@@ -24,6 +24,10 @@ from . import ops
 EXAMPLE_SECRET_KEYS = {"change-me", "change-me-to-a-long-random-string", "django-insecure-change-me"}
 
 
+# The slim image (Dockerfile, ENGINES=onnxruntime) leaves the paddle engine and OpenVINO out on purpose.
+MISSING_PACKAGE_HINT = "pip install -r requirements.txt; in Docker, use the full image (not ENGINES=onnxruntime)"
+
+
 @register("ocr")
 def check_database(app_configs=None, **kwargs):
     probe = ops.check_database()
@@ -63,7 +67,7 @@ def check_ocr_model(app_configs=None, **kwargs):
                       hint="set OCR_ENGINE to onnxruntime (default) or paddle", id="ocr.E003")]
     if importlib.util.find_spec(engine_module) is None:
         messages.append(Error(f"OCR_ENGINE={settings.OCR_ENGINE} needs the Python package {engine_module!r}, "
-                              "which is not installed.", hint="pip install -r requirements.txt", id="ocr.E003"))
+                              "which is not installed.", hint=MISSING_PACKAGE_HINT, id="ocr.E003"))
     if settings.OCR_ENGINE == "onnxruntime":
         messages.extend(runtime_messages())
     if settings.OCR_MODEL_DIR and not Path(settings.OCR_MODEL_DIR).is_dir():
@@ -99,7 +103,7 @@ def runtime_messages() -> list:
                       hint="set OCR_RUNTIME to onnxruntime (default) or openvino", id="ocr.E003")]
     if importlib.util.find_spec(settings.OCR_RUNTIME) is None:
         return [Error(f"OCR_RUNTIME={settings.OCR_RUNTIME} needs the Python package {settings.OCR_RUNTIME!r}, "
-                      "which is not installed.", hint="pip install -r requirements.txt", id="ocr.E003")]
+                      "which is not installed.", hint=MISSING_PACKAGE_HINT, id="ocr.E003")]
     if settings.OCR_RUNTIME == "openvino" and settings.OCR_USE_GPU:
         return [Error("OCR_USE_GPU=true runs on ONNX Runtime's CUDA provider, not on OpenVINO.",
                       hint="set OCR_RUNTIME=onnxruntime, or OCR_USE_GPU=false", id="ocr.E003")]
