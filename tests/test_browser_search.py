@@ -95,7 +95,8 @@ def test_recognize_page_switches_between_the_pages_of_a_pdf(page, live_server, t
     page.wait_for_selector("#viewer[data-file-page='1'] #viewer-overlay polygon")
     assert [row.text_content() for row in page.locator("#result-lines tr td:nth-child(2)").all()] == PAGES[0]
     page.click("#page-switcher button[data-file-page='2']")
-    page.wait_for_function("document.getElementById('viewer').getAttribute('data-boxes') === '3'")
+    # A selector, not wait_for_function: the page's CSP (script-src 'self') forbids the eval that needs.
+    page.wait_for_selector("#viewer[data-boxes='3']")
     assert [row.text_content() for row in page.locator("#result-lines tr td:nth-child(2)").all()] == PAGES[1]
     assert page.get_attribute("#page-switcher button[data-file-page='2']", "aria-current") == "page"
     assert page.locator("#viewer-image").evaluate("img => img.src.startsWith('data:image/jpeg')")

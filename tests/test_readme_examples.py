@@ -183,7 +183,7 @@ def test_readme_examples_run_as_written(live_server, book, tmp_path, django_user
             result = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True,
                                     timeout=300)
             answer = check_answer(command, result, work, before)
-            if "/recognize" in command:
+            if "/recognize" in command and answer is not None:  # a document download has no JSON
                 assert "Hello PaddleOCR 2024" in json.dumps(answer, ensure_ascii=False), (command, answer)
             if "$OCR_TOKEN" in command:  # the token was sent: a wrong one is refused
                 wrong = subprocess.run(["bash", "-c", command], cwd=work, capture_output=True, text=True,
