@@ -21,15 +21,16 @@ restarted under the same node name is another holder.
 import hashlib
 import logging
 import os
+import signal
 import socket
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from billiard.pool import SIG_SOFT_TIMEOUT
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -231,13 +232,12 @@ def page_process(*, result_id: int, holder: str = "", resume: str = "", soft_tim
         fields = {"success": False,
                   "error_message": f"WORKER_LOST: 处理此页时 worker 已中断 {result.interrupted} 次，放弃此页"}
     else:
-        started = time.monotonic()
         try:
-            with lease_heartbeat(result_id, holder):
+            with lease_heartbeat(result_id, holder), soft_time_limit_watch(bool(soft_time_limit)) as limit_hit:
                 fields = _recognize(task, result)
-            # The time limit interrupts whatever runs, and a library it interrupts may turn the exception into
-            # its own (ONNX Runtime does): a page that failed once past the limit failed because of it.
-            if soft_time_limit and not fields["success"] and time.monotonic() - started >= soft_time_limit:
+            # A library the limit interrupts may turn SoftTimeLimitExceeded into an error of its own (ONNX
+            # Runtime does): a page that failed after the limit's signal failed because of it.
+            if limit_hit() and not fields["success"]:
                 fields = time_limit_fields(soft_time_limit)
         except SoftTimeLimitExceeded:
             fields = time_limit_fields(soft_time_limit or settings.TASK_PAGE_SOFT_TIME_LIMIT)
@@ -265,6 +265,29 @@ def _record_and_log(task: BatchTask, result: OcrResult, fields: dict) -> str:
     else:
         logger.warning("page %s of task %s: failed (%s)", result.relative_path, task.task_id, code)
     return "success" if success else "failed"
+
+
+@contextmanager
+def soft_time_limit_watch(active: bool):
+    """Yields a function telling whether Celery's soft time limit signalled this process while the block ran.
+    The pool's timer starts when the child takes the job, before the page is claimed, so a page's own clock
+    cannot tell; the signal can. Only Celery's prefork children (main thread, the pool's handler in place)
+    are watched: elsewhere no soft limit is delivered, and the function answers False."""
+    previous = signal.getsignal(SIG_SOFT_TIMEOUT) if SIG_SOFT_TIMEOUT is not None else None
+    if not (active and callable(previous) and threading.current_thread() is threading.main_thread()):
+        yield lambda: False
+        return
+    hit = threading.Event()
+
+    def note_and_raise(signum, frame):
+        hit.set()
+        previous(signum, frame)
+
+    signal.signal(SIG_SOFT_TIMEOUT, note_and_raise)
+    try:
+        yield hit.is_set
+    finally:
+        signal.signal(SIG_SOFT_TIMEOUT, previous)
 
 
 def time_limit_fields(seconds: int) -> dict:
