@@ -6,6 +6,8 @@ Every value comes from ocrsite/settings.py (so from the environment or `.env`):
   see README "Deployment" for sizing);
 - worker class `gthread` with GUNICORN_THREADS threads: each process holds one OCR engine that one thread
   uses at a time, the other threads keep answering /live, /ready, /status and /metrics during a long OCR;
+  its subclass in ocrsite/gunicorn_worker.py answers the requests gunicorn refuses itself (an unencoded URL,
+  a malformed header: 400) with the API's JSON error instead of an HTML page;
 - timeout GUNICORN_TIMEOUT (300 s): a process that stops answering the master for that long is restarted.
   With gthread the main thread keeps answering while another thread runs OCR, so a 10-image batch of big
   scans (minutes on a small CPU) is not cut off (tests/test_deployment_gunicorn.py); 300 s also covers such
@@ -40,7 +42,7 @@ bind = [f"{_settings.HOST}:{_settings.PORT}"]
 # WORKERS as the start commands set it from the plan; the plan of a web role alone when gunicorn is started
 # by hand with WORKERS unset.
 workers = _settings.WORKERS if _settings.WORKERS > 0 else plan(["web"])["web"].processes
-worker_class = "gthread"
+worker_class = "ocrsite.gunicorn_worker.JsonErrorThreadWorker"  # gthread
 threads = max(1, _settings.GUNICORN_THREADS)
 timeout = _settings.GUNICORN_TIMEOUT
 graceful_timeout = _settings.GUNICORN_GRACEFUL_TIMEOUT

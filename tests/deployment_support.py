@@ -1,5 +1,6 @@
 """Helpers of the deployment tests: free ports, child processes of manage.py, HTTP polling."""
 
+import contextlib
 import json
 import os
 import signal
@@ -51,6 +52,19 @@ def spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
     handle = open(log, "wb")
     return subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, env=env, stdout=handle,
                             stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@contextlib.contextmanager
+def serving(args: list[str], env: dict, log: Path, path: str = "/api/ocr/live", timeout: float = 180):
+    """A service started by spawn(args) on env's HOST:PORT, once `path` answers 200: yields its base URL, and
+    kills its process group afterwards."""
+    process = spawn(args, env, log)
+    base = f"http://{env.get('HOST') or '127.0.0.1'}:{env['PORT']}"
+    try:
+        wait_until(lambda: get(base + path, timeout=2)[0] == 200, timeout, what=path, process=process, log=log)
+        yield base
+    finally:
+        kill_group(process)
 
 
 def get(url: str, timeout: float = 10, headers: dict | None = None):
