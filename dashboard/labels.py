@@ -4,6 +4,7 @@ from django.conf import settings
 
 from core.statuses import TaskStatus
 
+from recognition.document_output import RESPONSE_FORMATS
 from recognition.pipeline.formats import OUTPUT_FORMATS
 from recognition.pipeline.reading_order import TEXT_LAYOUTS
 
@@ -25,6 +26,14 @@ FORMAT_LABELS = {
     "column_by_column": "按行/列合并",
     "char_by_char": "连续文本",
 }
+# `/`'s 结果: shown on the page (json), or downloaded as the file POST /recognize answers with (the formats
+# named as the task page's downloads name them).
+RESPONSE_LABELS = {
+    "json": "在页面上查看",
+    "pdf": "下载可检索 PDF",
+    "hocr": "下载 hOCR",
+    "alto": "下载 ALTO XML",
+}
 STATUS_LABELS = dict(TaskStatus.choices)
 # Lines read with less confidence than this are highlighted in the overlays (the API flags them too).
 LOW_CONFIDENCE = settings.OCR_LOW_CONFIDENCE
@@ -40,3 +49,7 @@ def layout_choices():
 
 def format_choices():
     return [(value, FORMAT_LABELS.get(value, value)) for value in OUTPUT_FORMATS]
+
+
+def response_choices():
+    return [(value, RESPONSE_LABELS.get(value, value)) for value in RESPONSE_FORMATS]

@@ -63,10 +63,10 @@ def result_pages(result: dict, source: str, images: Iterator | None = None,
                            image=next(images, None) if images is not None else None, resolution=resolution)
 
 
-def recognition_document(result: dict, data: bytes, response_format: str, file_name: str):
-    """The document of one recognised upload, as (file positioned at its start, download name, media type).
-    `result` must carry its details (return_details); the PDF's page images are decoded from `data` again,
-    one at a time, as the recognition decoded them."""
+def document_attachment(result: dict, data: bytes, response_format: str, file_name: str) -> FileResponse:
+    """The document of one recognised upload, an attachment named after the upload. `result` must carry its
+    details (return_details); the PDF's page images are decoded from `data` again, one at a time, as the
+    recognition decoded them."""
     document = FORMATS[response_format]
     name = f"{PurePath(file_name or 'page').stem or 'page'}.{document.extension}"
     images = iter_pages(data) if response_format == "pdf" else None
@@ -82,7 +82,8 @@ def recognition_document(result: dict, data: bytes, response_format: str, file_n
         text.flush()
         text.detach()
     output.seek(0)
-    return output, name, document.media_type
+    charset = "" if document.binary else "; charset=utf-8"
+    return FileResponse(output, as_attachment=True, filename=name, content_type=document.media_type + charset)
 
 
 def document_response(read: Callable[[], bytes], options: RecognitionOptions, response_format: str,
@@ -91,6 +92,4 @@ def document_response(read: Callable[[], bytes], options: RecognitionOptions, re
     return_details says: the boxes are the document's), then written as `response_format`, an attachment
     named after the upload."""
     result = recognize_file(read, replace(options, return_details=True))
-    handle, name, media_type = recognition_document(result, read(), response_format, file_name)
-    charset = "" if FORMATS[response_format].binary else "; charset=utf-8"
-    return FileResponse(handle, as_attachment=True, filename=name, content_type=media_type + charset)
+    return document_attachment(result, read(), response_format, file_name)

@@ -1,5 +1,13 @@
-"""`/`: try one image (login, the JSON endpoint the page's script calls, the server-rendered fallback)."""
+"""`/`: try one image (login, the JSON endpoint the page's script calls, the server-rendered fallback), and
+download it as a searchable PDF, hOCR or ALTO file (结果), both without JS (the form posts to `/`) and
+from the page's script (the same endpoint, with `response_format`), opened with real readers."""
 
+import io
+import xml.etree.ElementTree as ET
+from urllib.parse import unquote
+
+import pypdf
+import pypdfium2 as pdfium
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -8,6 +16,9 @@ from tests.pages import encode, render_lines
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-42"
+LINES = ["李氏族谱第一卷", "Hello PaddleOCR 2024"]
+XHTML = "{http://www.w3.org/1999/xhtml}"
+ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
 
 
 @pytest.fixture
@@ -23,7 +34,7 @@ def logged_in(client, user):
 
 @pytest.fixture(scope="module")
 def page_png():
-    return encode(render_lines(["李氏族谱第一卷", "Hello PaddleOCR 2024"], face="serif"))
+    return encode(render_lines(LINES, face="serif"))
 
 
 @pytest.mark.parametrize("url", ["/", "/batch"])
@@ -62,6 +73,9 @@ def test_index_page_shows_form_with_choices(logged_in):
     for value in ("horizontal", "vertical_rl", "vertical_lr", "line_by_line", "column_by_column", "char_by_char"):
         assert f'value="{value}"' in html
     assert 'value="ch"' in html
+    assert 'name="response_format"' in html
+    for value in ("json", "pdf", "hocr", "alto"):
+        assert f'value="{value}"' in html
     assert "/static/dashboard/overlay.js" in html and "/static/dashboard/app.css" in html
     assert "http://" not in html and "https://" not in html  # no CDN
 
@@ -151,3 +165,65 @@ def test_unticked_angle_checkbox_means_false(logged_in, monkeypatch, page_png):
     logged_in.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png), "use_angle_cls": "true"})
     assert [o.use_angle_cls for o in seen] == [False, True]
     assert seen[0].text_layout == "vertical_rl" and seen[0].return_details is True
+
+
+# --- 结果: download the recognised image as a document ----------------------------------------------------
+
+def attachment(response, name: str, media_type: str) -> bytes:
+    assert response.status_code == 200, response.content[:500]
+    assert response["Content-Type"] == media_type
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment") and name in unquote(disposition)
+    return b"".join(response.streaming_content)
+
+
+def test_fallback_form_post_downloads_a_searchable_pdf(logged_in, page_png):
+    response = logged_in.post("/", {"file": SimpleUploadedFile("族谱.png", page_png), "lang": "ch",
+                                    "text_layout": "horizontal", "output_format": "line_by_line",
+                                    "response_format": "pdf"})
+    data = attachment(response, "族谱.pdf", "application/pdf")
+    page = pdfium.PdfDocument(data)[0]
+    assert page.get_textpage().get_text_range().replace("\r\n", "\n") == "\n".join(LINES)
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1 and len(reader.pages[0].images) == 1  # the image, with its text under it
+    assert reader.pages[0].extract_text().splitlines() == LINES
+
+
+def test_fallback_form_post_downloads_hocr_and_alto(logged_in, page_png):
+    fields = {"lang": "ch", "text_layout": "horizontal", "output_format": "line_by_line"}
+    response = logged_in.post("/", {"file": SimpleUploadedFile("page.png", page_png), **fields,
+                                    "response_format": "hocr"})
+    root = ET.fromstring(attachment(response, "page.hocr", "application/xhtml+xml; charset=utf-8"))
+    lines = [span for span in root.iter(f"{XHTML}span") if span.get("class") == "ocr_line"]
+    assert ["".join(line.itertext()) for line in lines] == LINES
+
+    response = logged_in.post("/", {"file": SimpleUploadedFile("page.png", page_png), **fields,
+                                    "response_format": "alto"})
+    root = ET.fromstring(attachment(response, "page.alto.xml", "application/xml; charset=utf-8"))
+    lines = [" ".join(string.get("CONTENT") for string in line.iter(f"{ALTO}String"))
+             for line in root.iter(f"{ALTO}TextLine")]
+    assert lines == LINES
+
+
+def test_recognize_endpoint_answers_with_the_chosen_document(logged_in, page_png):
+    """The page's script posts the same form, 结果 included, to recognize/ and saves what comes back."""
+    response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("李氏.png", page_png), "lang": "ch",
+                                               "text_layout": "horizontal", "use_angle_cls": "true",
+                                               "response_format": "hocr"})
+    root = ET.fromstring(attachment(response, "李氏.hocr", "application/xhtml+xml; charset=utf-8"))
+    assert "".join(root.itertext()).count("李氏族谱第一卷") == 1
+
+
+def test_unknown_response_format_is_refused_before_recognition(logged_in, monkeypatch, page_png):
+    def must_not_recognize(data, options):
+        raise AssertionError("recognised")
+
+    monkeypatch.setattr("dashboard.views_recognize.recognize_bytes", must_not_recognize)
+    response = logged_in.post("/recognize/", {"file": SimpleUploadedFile("p.png", page_png),
+                                               "response_format": "docx"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "INVALID_PARAMETER" and response.json()["field"] == "response_format"
+    response = logged_in.post("/", {"file": SimpleUploadedFile("p.png", page_png), "response_format": "docx"})
+    assert response.status_code == 400 and "response_format" in response.content.decode()
+    # "json", the form's default, is the page itself.
+    assert logged_in.get("/").content.decode().count('value="json" selected') == 1

@@ -1,6 +1,7 @@
 /* `/`: send the chosen file to the dashboard's recognize endpoint, then show text, lines and boxes. A PDF or
    multi-page TIFF (or any file the browser cannot show) comes back with a preview of each page: a page
-   switcher shows each page with its own boxes and lines. */
+   switcher shows each page with its own boxes and lines. With 结果 set to a download (PDF, hOCR, ALTO), the
+   same request carries `response_format` and the file it answers with is saved under the name it gives. */
 (function () {
   "use strict";
   var form = document.getElementById("recognize-form");
@@ -21,6 +22,7 @@
   var tbody = document.getElementById("result-lines");
   var switcher = document.getElementById("page-switcher");
   var linesPage = document.getElementById("lines-page");
+  var responseFormat = document.getElementById("id_response_format");
   var low = Number(document.currentScript.getAttribute("data-low")) || 0.8;
   var objectUrl = null;
 
@@ -49,6 +51,28 @@
     section.hidden = false;
     errorBox.hidden = false;
     errorBox.textContent = message;
+  }
+
+  /* The download name a Content-Disposition header gives: filename*=utf-8''… (Django's form for a name
+     that is not ASCII), else filename="…". */
+  function attachmentName(header, fallback) {
+    var encoded = /filename\*=utf-8''([^;]+)/i.exec(header || "");
+    if (encoded) {
+      try { return decodeURIComponent(encoded[1]); } catch (error) { /* the plain name, if any */ }
+    }
+    var plain = /filename="((?:[^"\\]|\\.)*)"/i.exec(header || "");
+    return plain ? plain[1].replace(/\\(.)/g, "$1") : fallback;
+  }
+
+  function save(blob, name) {
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    link.hidden = true;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 60000);
   }
 
   /* The image at `source` with the boxes of `page` (a result or one of its pages) over it. */
@@ -81,6 +105,8 @@
     event.preventDefault();
     if (!input.files.length) { fail("请选择要识别的图片文件"); return; }
     var file = input.files[0];
+    var download = responseFormat && responseFormat.value !== "json";
+    var done = "";
     button.disabled = true;
     statusText.textContent = "识别中……";
     errorBox.hidden = true;
@@ -91,10 +117,19 @@
       if (response.redirected && response.url.indexOf("/login/") >= 0) {
         throw new Error("登录已过期，请刷新页面后重新登录");
       }
+      if (download && response.ok) {
+        return response.blob().then(function (blob) {
+          var name = attachmentName(response.headers.get("Content-Disposition"), file.name);
+          save(blob, name);
+          done = "已下载 " + name;
+          return null;
+        });
+      }
       return response.json().catch(function () {
         throw new Error("服务器返回了无法解析的响应（HTTP " + response.status + "），请刷新页面后重试");
       });
     }).then(function (body) {
+      if (body === null) return; // saved as a file
       if (!body.success) { fail(body.message || body.error || "识别失败"); return; }
       section.hidden = false;
       meta.textContent = file.name + " · " + (body.details || []).length + " 行 · 耗时 " + body.processing_time + " 秒";
@@ -126,7 +161,7 @@
       fail(error.message || "网络错误");
     }).then(function () {
       button.disabled = false;
-      statusText.textContent = "";
+      statusText.textContent = done;
     });
   });
 })();
