@@ -243,7 +243,8 @@ def task_state_json(request, task_id: str):
         **task_state(task),
         "pages": [{"page_id": r.page_id, "status": r.status, "status_label": labels.get(r.status, r.status),
                    "confidence": None if r.confidence is None else float(r.confidence),
-                   "processing_time": None if r.processing_time is None else str(r.processing_time)}
+                   "processing_time": None if r.processing_time is None else str(r.processing_time),
+                   "error": r.error_message or None}
                   for r in pages],
     }, json_dumps_params={"ensure_ascii": False})
 

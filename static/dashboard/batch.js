@@ -76,12 +76,18 @@
     later(pollList);
   }
 
-  /* One task's page. */
+  /* One task's page: its counts, and each listed page's status, confidence, time and error, as a reload
+     would show them. A task still `scanning` has no rows yet: the page reloads once its files are listed. */
   var task = document.getElementById("task");
   if (task) {
     var pageTable = document.getElementById("page-table");
+    var low = pageTable ? Number(pageTable.getAttribute("data-low")) || 0 : 0;
     var pollTask = function () {
       getJson(task.getAttribute("data-state-url")).then(function (state) {
+        if (task.getAttribute("data-status") === "scanning" && state.status !== "scanning") {
+          window.location.reload();
+          return;
+        }
         apply(task, state);
         (state.pages || []).forEach(function (page) {
           var row = pageTable && pageTable.querySelector('tr[data-page-id="' + CSS.escape(page.page_id) + '"]');
@@ -89,8 +95,14 @@
           var badge = row.querySelector("[data-page-status]");
           badge.textContent = page.status_label;
           badge.className = "badge s-" + page.status;
+          row.classList.toggle("low", page.confidence !== null && page.confidence < low);
           setText(row, "[data-page-confidence]", page.confidence === null ? "—" : page.confidence.toFixed(3));
           setText(row, "[data-page-time]", page.processing_time === null ? "—" : page.processing_time);
+          var error = row.querySelector("[data-page-error]");
+          if (error) {
+            error.textContent = page.error || "";
+            error.hidden = !page.error;
+          }
         });
         if (unfinished(state.status)) later(pollTask);
       }).catch(function () { later(pollTask); });
