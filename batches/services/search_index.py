@@ -43,21 +43,46 @@ def page_index(*, task_pk: int, result_id: int, json_data, raw_text: str = "") -
         SearchText.objects.create(task_id=task_pk, sequence=sequence, volume=page["volume"], text=text.encode())
     old_grams = text_grams(bytes(old).decode()) if old is not None else set()
     new_grams = text_grams(text)
-    changed = old_grams ^ new_grams
-    if not changed:
-        return
     block, bit = divmod(sequence, BLOCK)
-    postings = SearchPosting.objects.filter(task_id=task_pk, block=block)
-    existing = dict(postings.filter(gram__in=changed).values_list("gram", "bits"))
-    rows = []
-    for gram in changed:
-        bits = unsigned(existing.get(gram, 0))
-        bits = bits | 1 << bit if gram in new_grams else bits & ~(1 << bit)
-        if bits:
-            rows.append(SearchPosting(task_id=task_pk, gram=gram, block=block, bits=signed(bits)))
-    # Only rows that exist are deleted (locks on those rows, none on the gaps between other tasks' rows).
-    postings.filter(gram__in=list(existing)).delete()
-    SearchPosting.objects.bulk_create(rows, batch_size=1000)
+    # One statement each way, without reading the rows first: a page has hundreds of grams, and a read, a
+    # delete and an insert of each cost several times more (bench/README.md, "Batch throughput").
+    _bits_set(task_pk, block, new_grams - old_grams, 1 << bit)
+    _bits_cleared(task_pk, block, old_grams - new_grams, 1 << bit)
+
+
+# The bit operators of MySQL and MariaDB answer unsigned 64-bit integers: cast back to the signed column.
+_SET_SQL = {
+    "mysql": "ON DUPLICATE KEY UPDATE bits = CAST(bits | VALUES(bits) AS SIGNED)",
+    "sqlite": "ON CONFLICT (task_id, gram, block) DO UPDATE SET bits = bits | excluded.bits",
+}
+_CLEAR_SQL = {"mysql": "CAST(bits & %s AS SIGNED)", "sqlite": "bits & %s"}
+
+
+def _bits_set(task_pk: int, block: int, grams: set, bit: int) -> None:
+    """Sets `bit` in the block's rows of `grams`, creating the rows that are missing."""
+    table = SearchPosting._meta.db_table
+    with connection.cursor() as cursor:
+        for chunk in _chunks(grams):
+            cursor.execute(f"INSERT INTO {table} (task_id, gram, block, bits) VALUES "
+                           + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)) + " " + _SET_SQL[connection.vendor],
+                           [value for gram in chunk for value in (task_pk, gram, block, signed(bit))])
+
+
+def _bits_cleared(task_pk: int, block: int, grams: set, bit: int) -> None:
+    """Clears `bit` in the block's rows of `grams`, deleting the rows left with no page."""
+    table = SearchPosting._meta.db_table
+    with connection.cursor() as cursor:
+        for chunk in _chunks(grams):
+            cursor.execute(f"UPDATE {table} SET bits = {_CLEAR_SQL[connection.vendor]} "
+                           f"WHERE task_id = %s AND block = %s AND gram IN ({', '.join(['%s'] * len(chunk))})",
+                           [signed(_MASK & ~bit), task_pk, block, *chunk])
+            SearchPosting.objects.filter(task_id=task_pk, block=block, gram__in=chunk, bits=0).delete()
+
+
+def _chunks(items: Iterable, size: int = 1000) -> Iterator[list]:
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def block_rows(pages: Iterable[tuple[int, str | None, str]]) -> Iterator[tuple[list, list]]:
@@ -86,9 +111,9 @@ def rows_insert(task_pk: int, texts: list, postings: list, using=None) -> None:
     with (using or connection).cursor() as cursor:
         cursor.executemany(f"INSERT INTO {SearchText._meta.db_table} (task_id, sequence, volume, text) "
                            "VALUES (%s, %s, %s, %s)", [(task_pk, *row) for row in texts])
-        for start in range(0, len(postings), 1000):
+        for chunk in _chunks(postings):
             cursor.executemany(f"INSERT INTO {SearchPosting._meta.db_table} (task_id, gram, block, bits) "
-                               "VALUES (%s, %s, %s, %s)", [(task_pk, *row) for row in postings[start:start + 1000]])
+                               "VALUES (%s, %s, %s, %s)", [(task_pk, *row) for row in chunk])
 
 
 def task_reindex(*, task_pk: int, batch_size: int = 500) -> int:
