@@ -5,6 +5,7 @@ the counts at the totals, every page's 耗时 (rows past the first twelve includ
 file's error."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.test_browser_dashboard import (CHROMIUM, allow_orm_beside_playwright,
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
 PAGES = 24
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
