@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.service_support import PYTHON, load_average, stop_with_parent  # noqa: E402
+from bench.service_support import PYTHON, full_mode_env, load_average, stop_with_parent  # noqa: E402
 
 
 # --- Pages -------------------------------------------------------------------------------------------------
@@ -225,14 +225,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="batch-bench-"))
     redis = PrivateRedis(work)
-    env = dict(os.environ)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env.update(DB_HOST=env.get("DB_HOST", "127.0.0.1"), DB_PORT=env.get("DB_PORT", "3306"),
-               DB_USER=env.get("DB_USER", "root"), DB_PASSWORD=env.get("DB_PASSWORD", ""),
-               DB_NAME=env.get("DB_NAME", "paddleocr_api") + "_batch_bench", REDIS_HOST="127.0.0.1",
-               REDIS_PORT=str(redis.port), REDIS_DB="0", DATA_DIR=str(work / "data"), LOG_DIR=str(work / "logs"),
-               SCAN_ROOTS=str(work / "scans"), DJANGO_SETTINGS_MODULE="ocrsite.settings", PYTHONUNBUFFERED="1",
-               OCR_THREADS="1", TASK_LEASE_SECONDS="300")
+    env = full_mode_env(work, redis.port, "batch_bench", OCR_THREADS="1", TASK_LEASE_SECONDS="300")
     (work / "logs").mkdir()
     report = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "cores": os.cpu_count(), "rows": []}
     try:

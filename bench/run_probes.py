@@ -15,7 +15,6 @@ import argparse
 import io
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,19 +23,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.service_support import free_port, multipart, percentile  # noqa: E402
 from tests.pages import render_lines  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def page_png() -> bytes:
@@ -44,18 +37,6 @@ def page_png() -> bytes:
     buffer = io.BytesIO()
     render_lines(lines, size=40).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def multipart(content: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'
-            "Content-Type: image/png\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def run(label: str, args, extra_env: dict) -> dict:

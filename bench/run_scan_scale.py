@@ -127,18 +127,12 @@ def main() -> None:
         return
 
     from bench.run_recovery import prepare_database
+    from bench.service_support import full_mode_env
     from tests.batch_support import PrivateRedis, Worker, wait_for
 
     work = Path(tempfile.mkdtemp(prefix="scan-scale-"))
     redis = PrivateRedis(work)
-    env = dict(os.environ)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env.update(DB_HOST=env.get("DB_HOST", "127.0.0.1"), DB_PORT=env.get("DB_PORT", "3306"),
-               DB_USER=env.get("DB_USER", "root"), DB_PASSWORD=env.get("DB_PASSWORD", ""),
-               DB_NAME=env.get("DB_NAME", "paddleocr_api") + "_scan_bench", REDIS_HOST="127.0.0.1",
-               REDIS_PORT=str(redis.port), REDIS_DB="0", DATA_DIR=str(work / "data"), LOG_DIR=str(work / "logs"),
-               SCAN_ROOTS=str(work / "scans"), DJANGO_SETTINGS_MODULE="ocrsite.settings", PYTHONUNBUFFERED="1",
-               OCR_THREADS="1", CELERY_WORKER_CONCURRENCY="2")
+    env = full_mode_env(work, redis.port, "scan_bench", OCR_THREADS="1", CELERY_WORKER_CONCURRENCY="2")
     (work / "logs").mkdir()
     worker = None
     try:

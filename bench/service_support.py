@@ -69,6 +69,21 @@ def embedded_env(label: str, **extra) -> dict:
             **{key: str(value) for key, value in extra.items()}}
 
 
+def full_mode_env(work: Path, redis_port: int, database: str, **extra) -> dict:
+    """The environment of a full-mode run of its own: this machine's MariaDB (DB_* from the environment, a
+    scratch database `<DB_NAME>_<database>`), a private Redis on redis_port, folders under `work`, the given
+    settings."""
+    env = dict(os.environ)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(DB_HOST=env.get("DB_HOST", "127.0.0.1"), DB_PORT=env.get("DB_PORT", "3306"),
+               DB_USER=env.get("DB_USER", "root"), DB_PASSWORD=env.get("DB_PASSWORD", ""),
+               DB_NAME=f"{env.get('DB_NAME', 'paddleocr_api')}_{database}", REDIS_HOST="127.0.0.1",
+               REDIS_PORT=str(redis_port), REDIS_DB="0", DATA_DIR=str(work / "data"), LOG_DIR=str(work / "logs"),
+               SCAN_ROOTS=str(work / "scans"), DJANGO_SETTINGS_MODULE="ocrsite.settings", PYTHONUNBUFFERED="1",
+               **{key: str(value) for key, value in extra.items()})
+    return env
+
+
 @contextmanager
 def running_service(env: dict, *args: str, ready_timeout: float = 300):
     """`manage.py runservice ARGS` with `env` (a PORT is chosen); yields (base URL, process, seconds until
