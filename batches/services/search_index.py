@@ -45,7 +45,7 @@ def page_index(*, task_pk: int, result_id: int, json_data, raw_text: str = "") -
     new_grams = text_grams(text)
     block, bit = divmod(sequence, BLOCK)
     # One statement each way, without reading the rows first: a page has hundreds of grams, and a read, a
-    # delete and an insert of each cost several times more (bench/README.md, "Batch throughput").
+    # delete and an insert of each cost several times more (bench/README.md, "Recording a page").
     _bits_set(task_pk, block, new_grams - old_grams, 1 << bit)
     _bits_cleared(task_pk, block, old_grams - new_grams, 1 << bit)
 
