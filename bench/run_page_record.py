@@ -44,14 +44,14 @@ def record_round(label: str, pages: int, rng: random.Random) -> list[float]:
                                     total_files=pages + 1)
     OcrResult.objects.bulk_create(OcrResult(task=task, relative_path=f"{n:05d}.png", path_hash=f"{n:064x}",
                                             sequence=n, status="processing") for n in range(pages + 1))
-    ids = list(OcrResult.objects.filter(task=task).order_by("sequence").values_list("pk", flat=True))[:pages]
+    rows = list(OcrResult.objects.filter(task=task).order_by("sequence"))[:pages]
     times = []
-    for number, result_id in enumerate(ids):
+    for number, row in enumerate(rows):
         lines = page_lines(rng, "陈", "德明仁义礼智信忠孝传家", number)
         fields = {"success": True, "raw_text": "\n".join(lines), "json_data": json_data(lines),
                   "confidence": 0.97, "processing_time": 1.2, "error_message": ""}
         started = time.perf_counter()
-        page_services.page_record(task=task, result_id=result_id, fields=fields)
+        page_services.page_record(task=task, result=row, fields=fields)
         times.append((time.perf_counter() - started) * 1000)
     return times[WARMUP:]
 

@@ -391,6 +391,11 @@ CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection after every task unless this is set, which cost each
+# page a new MariaDB connection (bench/README.md, "The job system's cost per page"). Set, it closes them only
+# every this many tasks; before each task the worker applies Django's own rules instead (ocrsite/worker.py:
+# CONN_MAX_AGE = DB_POOL_RECYCLE, and a connection that failed is replaced), as a web request does.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

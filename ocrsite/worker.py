@@ -12,6 +12,9 @@ process must first point PROMETHEUS_MULTIPROC_DIR at its folder (ocrsite/metrics
   loss) leaves the page `processing` under a lease nobody renews: once it runs out the sweeper sends the
   page again (batches/services/recovery.py), and a worker restarted under the same node name takes its
   pages back at once (batches/apps.py).
+- Database connections: a child keeps its connection from page to page, under Django's rules for it
+  (CONN_MAX_AGE, health checks) applied before each task, rather than Celery's default of a new
+  connection per task (CELERY_DB_REUSE_MAX in settings).
 - Beat: each worker embeds one (`-B`, ocrsite/ops.py) to send the sweeper every TASK_SWEEP_INTERVAL.
 """
 
@@ -93,8 +96,13 @@ _started: dict[str, tuple[float, object]] = {}
 
 @signals.task_prerun.connect
 def _task_prerun(task_id=None, task=None, **kwargs):
+    from django.db import close_old_connections
+
     from .middleware import request_id_var
 
+    # What Django does at the start of a request: a connection past CONN_MAX_AGE, or one a database error
+    # left unusable, is closed; a kept one is checked once before its first query (CONN_HEALTH_CHECKS).
+    close_old_connections()
     _started[task_id] = (time.perf_counter(), request_id_var.set(task_id or "-"))
 
 

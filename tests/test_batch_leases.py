@@ -99,7 +99,7 @@ def test_the_window_keeps_a_fixed_number_of_pages_in_flight(book_dir, settings, 
     hold(rows[1], "ocr@a pid 1", 60)
     services.task_cancel(task_id=task.task_id)
     with django_capture_on_commit_callbacks(execute=True):
-        services.page_record(task=task, result_id=rows[1].pk, fields={"success": True, "raw_text": "第2页"})
+        services.page_record(task=task, result=rows[1], fields={"success": True, "raw_text": "第2页"})
     assert len(queued_page_ids()) == 6
     assert OcrResult.objects.filter(task=task, sent_at__isnull=False).count() == 6
     purge_broker()

@@ -27,7 +27,7 @@ def test_a_page_delivered_twice_is_recorded_and_counted_once(task):
     assert services.page_process(result_id=first.pk) == "success"
     assert services.page_process(result_id=first.pk) == "skipped"
     # A late duplicate write (a worker that held the page past its lease) changes nothing.
-    assert services.page_record(task=task, result_id=first.pk, fields={"success": False, "error_message": "x"}) is False
+    assert services.page_record(task=task, result=first, fields={"success": False, "error_message": "x"}) is False
     task.refresh_from_db()
     assert (task.status, task.processed_files, task.success_files, task.failed_files, float(task.progress)) == \
         ("processing", 1, 1, 0, 50.0)

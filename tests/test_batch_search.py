@@ -50,7 +50,7 @@ def make_task(book_id: str, pages: list, owner=None, volume_of=None) -> BatchTas
         else:
             json_data = {"details": details(lines), "width": 320, "height": 400}
             text = "\n".join(lines)
-        assert services.page_record(task=task, result_id=result.pk,
+        assert services.page_record(task=task, result=result,
                                     fields={"success": True, "raw_text": text, "json_data": json_data})
     return task
 
@@ -184,13 +184,13 @@ def test_the_index_follows_the_results(books):
     page = OcrResult.objects.get(task=second, sequence=0)
     # A page recorded again with other text (a retried page) is found by its new text only.
     OcrResult.objects.filter(pk=page.pk).update(status="pending")  # as task_retry leaves it
-    assert services.page_record(task=second, result_id=page.pk, fields={
+    assert services.page_record(task=second, result=page, fields={
         "success": True, "raw_text": "周氏", "json_data": {"details": details(["周氏"])}})
     assert get(q="周").json()["count"] == 1 and get(q="李氏族").json()["count"] == 0
     assert get(q="李").json()["count"] == 0
     # A page recorded failed leaves nothing to find.
     OcrResult.objects.filter(pk=page.pk).update(status="processing")
-    assert services.page_record(task=second, result_id=page.pk, fields={"success": False, "error_message": "x"})
+    assert services.page_record(task=second, result=page, fields={"success": False, "error_message": "x"})
     assert get(q="周").json()["count"] == 0
     # Rebuilding the task's index from its stored results gives the same rows as recording page by page.
     rows = sorted(SearchPosting.objects.filter(task=first).values_list("gram", "block", "bits"))

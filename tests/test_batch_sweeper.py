@@ -84,7 +84,7 @@ def test_windows_are_topped_up_and_finished_tasks_completed(book_dir, settings, 
     assert sweep() == 1 and queued_page_ids() == [rows[1].pk, rows[2].pk]
     # A task whose pages are all counted but that is still "processing" (its completion was lost).
     done, done_rows = make_task(book_dir / "b", 1)
-    services.page_record(task=done, result_id=done_rows[0].pk, fields={"success": True, "raw_text": "x"})
+    services.page_record(task=done, result=done_rows[0], fields={"success": True, "raw_text": "x"})
     BatchTask.objects.filter(pk=done.pk).update(status="processing", completed_at=None)
     sweep()
     done.refresh_from_db()

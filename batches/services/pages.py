@@ -34,7 +34,7 @@ from billiard.pool import SIG_SOFT_TIMEOUT
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from core import errors as core_errors
@@ -64,9 +64,16 @@ def node_holders(node: str) -> dict:
 
 @dataclass(frozen=True)
 class Claim:
-    result: OcrResult
+    result: OcrResult  # the fields of CLAIMED_FIELDS, as the claim left them
     task: BatchTask
     give_up: bool  # interrupted more than TASK_MAX_RETRIES times: record it failed instead of reading it
+
+
+# What reading and recording a page need of its row, read once by the claim. A page's cost is mostly its
+# queries (bench/README.md, "The job system's cost per page"): the claim reads these under the row's lock
+# instead of reading the row again afterwards.
+CLAIMED_FIELDS = ("pk", "task_id", "relative_path", "path_hash", "sequence", "volume", "status", "interrupted",
+                  "claimed_by", "lease_expires_at", "sent_at")
 
 
 def page_claim(result_id: int, holder: str, resume: str = "") -> Claim | None:
@@ -74,36 +81,34 @@ def page_claim(result_id: int, holder: str, resume: str = "") -> Claim | None:
     `resume` is the holder of an earlier attempt of the same job (a retry after a database error): its claim
     is taken over as it is, not counted as an interruption."""
     with transaction.atomic():
-        result = OcrResult.objects.filter(pk=result_id).only("pk", "task_id").first()
-        if result is None:
-            logger.info("page #%s: skipped (deleted)", result_id)
-            return None
-        task = BatchTask.objects.select_for_update().filter(task_id=result.task_id).first()
+        # The page's task is found and locked in one statement; an empty answer means either is deleted.
+        task = (BatchTask.objects.select_for_update().order_by()
+                .filter(task_id=Subquery(OcrResult.objects.filter(pk=result_id).values("task_id"))).first())
         if task is None or task.status not in ACTIVE_STATUSES:
-            logger.info("page #%s of task %s: skipped (task %s)", result_id, result.task_id,
-                        task.status if task else "deleted")
+            logger.info("page #%s: skipped (%s)", result_id,
+                        f"task {task.task_id} {task.status}" if task else "page or task deleted")
             return None
-        row = (OcrResult.objects.select_for_update().filter(pk=result_id)
-               .values("status", "interrupted", "claimed_by", "lease_expires_at").first())
-        if row is None or row["status"] in DONE_PAGE_STATUSES:
+        result = (OcrResult.objects.select_for_update().order_by().filter(pk=result_id)
+                  .only(*CLAIMED_FIELDS).first())
+        if result is None or result.status in DONE_PAGE_STATUSES:
             logger.info("page #%s of task %s: skipped (already done)", result_id, task.task_id)
             return None
         now = timezone.now()
-        interrupted = row["interrupted"]
-        if row["status"] == PageStatus.PROCESSING and row["claimed_by"] not in {holder, resume} - {""}:
-            if row["lease_expires_at"] and row["lease_expires_at"] > now:
+        if result.status == PageStatus.PROCESSING and result.claimed_by not in {holder, resume} - {""}:
+            if result.lease_expires_at and result.lease_expires_at > now:
                 logger.info("page #%s of task %s: skipped (duplicate delivery: %s holds it until %s)", result_id,
-                            task.task_id, row["claimed_by"], row["lease_expires_at"].isoformat())
+                            task.task_id, result.claimed_by, result.lease_expires_at.isoformat())
                 return None
-            interrupted += 1  # its holder let the lease run out: gone
+            result.interrupted += 1  # its holder let the lease run out: gone
+        result.status, result.claimed_by = PageStatus.PROCESSING, holder
+        result.lease_expires_at = now + timedelta(seconds=settings.TASK_LEASE_SECONDS)
         OcrResult.objects.filter(pk=result_id).update(
-            status=PageStatus.PROCESSING, claimed_at=now, claimed_by=holder, attempts=F("attempts") + 1,
-            lease_expires_at=now + timedelta(seconds=settings.TASK_LEASE_SECONDS),
-            interrupted=interrupted, updated_at=now)
+            status=result.status, claimed_at=now, claimed_by=holder, attempts=F("attempts") + 1,
+            lease_expires_at=result.lease_expires_at, interrupted=result.interrupted, updated_at=now)
         if task.status == TaskStatus.QUEUED:
             BatchTask.objects.filter(pk=task.pk).update(status=TaskStatus.PROCESSING,
                                                         started_at=task.started_at or now, updated_at=now)
-    return Claim(OcrResult.objects.get(pk=result_id), task, interrupted > settings.TASK_MAX_RETRIES)
+    return Claim(result, task, result.interrupted > settings.TASK_MAX_RETRIES)
 
 
 @contextmanager
@@ -183,28 +188,28 @@ def _recognize(task: BatchTask, result: OcrResult) -> dict:
 
 
 
-def page_record(*, task: BatchTask, result_id: int, fields: dict) -> bool:
+def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
     """Writes a page's outcome and moves the task's counters, once: only the write that moves the row from
-    unfinished to done counts. A page that was in the window frees its place: the window is topped up in the
-    same transaction (a page an in-process runner read was never sent, and sends nothing). Returns whether
-    this call recorded the page."""
+    unfinished to done counts. `result` is the page as its claim read it (its pk, sequence, volume and
+    sent_at, which do not change while it is held). A page that was in the window frees its place: the
+    window is topped up in the same transaction (a page an in-process runner read was never sent, and sends
+    nothing). Returns whether this call recorded the page."""
     success = fields.pop("success")
     now = timezone.now()
     with transaction.atomic():
         # Lock order everywhere: the task row, then its result rows (claim, retry and delete do the same), so
         # two deliveries of one page cannot deadlock each other.
-        locked = BatchTask.objects.select_for_update().filter(pk=task.pk).first()
-        in_window = OcrResult.objects.filter(pk=result_id, sent_at__isnull=False).exists()
-        written = (OcrResult.objects.filter(pk=result_id).exclude(status__in=DONE_PAGE_STATUSES)
+        locked = BatchTask.objects.select_for_update().order_by().filter(pk=task.pk).first()
+        written = (OcrResult.objects.filter(pk=result.pk).exclude(status__in=DONE_PAGE_STATUSES)
                    .update(status=PageStatus.SUCCESS if success else PageStatus.FAILED, success=success,
                            lease_expires_at=None, updated_at=now, **fields))
         if not written:
             return False
         # In the same transaction, under the task's lock: search finds the page once it is recorded.
-        search_index.page_index(task_pk=task.pk, result_id=result_id, json_data=fields.get("json_data"),
-                                raw_text=fields.get("raw_text", ""))
+        search_index.page_index(task_pk=task.pk, sequence=result.sequence, volume=result.volume,
+                                json_data=fields.get("json_data"), raw_text=fields.get("raw_text", ""))
         # The task row is locked: its counters are this transaction's to move, so the progress and whether
-        # the book is done are known here, without reading the row again (a page's cost is mostly queries).
+        # the book is done are known here, without reading the row again.
         processed = locked.processed_files + 1
         progress = Decimal(processed * 100 / locked.total_files if locked.total_files else 100)
         counted = "success_files" if success else "failed_files"
@@ -212,7 +217,7 @@ def page_record(*, task: BatchTask, result_id: int, fields: dict) -> bool:
             processed_files=F("processed_files") + 1, **{counted: F(counted) + 1}, updated_at=now,
             progress=min(progress, Decimal(100)).quantize(Decimal("0.01")))
         done = processed >= locked.total_files and lifecycle.complete_if_done(task.pk)
-        if not done and in_window and locked.status in ACTIVE_STATUSES:
+        if not done and result.sent_at and locked.status in ACTIVE_STATUSES:
             dispatch.send_after_commit(locked, dispatch.top_up(locked))
     return True
 
@@ -257,7 +262,7 @@ def page_process(*, result_id: int, holder: str = "", resume: str = "", soft_tim
 def _record_and_log(task: BatchTask, result: OcrResult, fields: dict) -> str:
     success = fields["success"]
     code = "" if success else fields["error_message"].split(":", 1)[0]
-    if not page_record(task=task, result_id=result.pk, fields=fields):
+    if not page_record(task=task, result=result, fields=fields):
         logger.info("page %s of task %s: already recorded by another delivery", result.relative_path, task.task_id)
         return "skipped"
     if success:

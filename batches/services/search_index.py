@@ -26,21 +26,18 @@ def unsigned(value: int) -> int:
     return value & _MASK
 
 
-def page_index(*, task_pk: int, result_id: int, json_data, raw_text: str = "") -> None:
+def page_index(*, task_pk: int, sequence: int, volume: str | None, json_data, raw_text: str = "") -> None:
     """Indexes the page's recognised lines, replacing what was indexed for it before (a failed page, with
     no lines, leaves nothing). Call inside the transaction that holds the task's row lock."""
-    page = OcrResult.objects.filter(pk=result_id).values("sequence", "volume").first()
-    if page is None:
-        return
-    sequence, text = page["sequence"], page_text(json_data, raw_text)
-    stored = SearchText.objects.filter(task_id=task_pk, sequence=sequence)
+    text = page_text(json_data, raw_text)
+    stored = SearchText.objects.filter(task_id=task_pk, sequence=sequence).order_by()
     old = stored.values_list("text", flat=True).first()
     if old is None and not text:
         return
     if not text:
         stored.delete()
-    elif not stored.update(text=text.encode(), volume=page["volume"]):
-        SearchText.objects.create(task_id=task_pk, sequence=sequence, volume=page["volume"], text=text.encode())
+    elif not stored.update(text=text.encode(), volume=volume):
+        SearchText.objects.create(task_id=task_pk, sequence=sequence, volume=volume, text=text.encode())
     old_grams = text_grams(bytes(old).decode()) if old is not None else set()
     new_grams = text_grams(text)
     block, bit = divmod(sequence, BLOCK)
