@@ -16,7 +16,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, Subquery
 from django.utils import timezone
 
 from core.statuses import PageStatus
@@ -45,12 +45,15 @@ def top_up(task: BatchTask) -> list[int]:
     """Marks the next pages of the task's window as sent and returns their ids: as many pages as the window
     has room for, the first unsent ones in book order. Call under the task row lock, in a transaction, and
     send the ids after the commit."""
-    in_flight = OcrResult.objects.filter(task=task, status__in=UNDONE, sent_at__isnull=False).count()
-    room = settings.TASK_DISPATCH_WINDOW - in_flight
-    if room <= 0:
-        return []
-    ids = list(OcrResult.objects.filter(task=task, status=PageStatus.PENDING, sent_at__isnull=True)
-               .order_by("sequence").values_list("pk", flat=True)[:room])
+    window = settings.TASK_DISPATCH_WINDOW
+    in_flight = (OcrResult.objects.filter(task=task, status__in=UNDONE, sent_at__isnull=False).order_by()
+                 .values("task").annotate(pages=Count("pk")).values("pages"))
+    # The candidates and the count of pages in flight in one statement: every recorded page runs it.
+    candidates = list(OcrResult.objects.filter(task=task, status=PageStatus.PENDING, sent_at__isnull=True)
+                      .order_by("sequence").annotate(in_flight=Subquery(in_flight))
+                      .values_list("pk", "in_flight")[:window])
+    room = window - (candidates[0][1] or 0) if candidates else 0
+    ids = [pk for pk, _ in candidates[:max(room, 0)]]
     _mark_sent(ids)
     return ids
 

@@ -69,11 +69,13 @@ class Claim:
     give_up: bool  # interrupted more than TASK_MAX_RETRIES times: record it failed instead of reading it
 
 
-# What reading and recording a page need of its row, read once by the claim. A page's cost is mostly its
-# queries (bench/README.md, "The job system's cost per page"): the claim reads these under the row's lock
-# instead of reading the row again afterwards.
+# What a page job needs of the page's row and of its task's, read once each by the claim, under their locks.
+# A page's cost is mostly its queries, and the ORM's share of a query grows with its columns (bench/README.md,
+# "The job system's cost per page").
 CLAIMED_FIELDS = ("pk", "task_id", "relative_path", "path_hash", "sequence", "volume", "status", "interrupted",
                   "claimed_by", "lease_expires_at", "sent_at")
+CLAIMED_TASK_FIELDS = ("pk", "task_id", "status", "started_at", "source_directory", "lang", "use_angle_cls",
+                       "text_layout", "output_format")
 
 
 def page_claim(result_id: int, holder: str, resume: str = "") -> Claim | None:
@@ -82,7 +84,7 @@ def page_claim(result_id: int, holder: str, resume: str = "") -> Claim | None:
     is taken over as it is, not counted as an interruption."""
     with transaction.atomic():
         # The page's task is found and locked in one statement; an empty answer means either is deleted.
-        task = (BatchTask.objects.select_for_update().order_by()
+        task = (BatchTask.objects.select_for_update().order_by().only(*CLAIMED_TASK_FIELDS)
                 .filter(task_id=Subquery(OcrResult.objects.filter(pk=result_id).values("task_id"))).first())
         if task is None or task.status not in ACTIVE_STATUSES:
             logger.info("page #%s: skipped (%s)", result_id,
@@ -199,7 +201,9 @@ def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
     with transaction.atomic():
         # Lock order everywhere: the task row, then its result rows (claim, retry and delete do the same), so
         # two deliveries of one page cannot deadlock each other.
-        locked = BatchTask.objects.select_for_update().order_by().filter(pk=task.pk).first()
+        locked = (BatchTask.objects.select_for_update().order_by().filter(pk=task.pk)
+                  .only("pk", "task_id", "status", "priority", "processed_files", "total_files")
+                  .annotate(indexed=search_index.indexed_text(result.sequence)).first())
         written = (OcrResult.objects.filter(pk=result.pk).exclude(status__in=DONE_PAGE_STATUSES)
                    .update(status=PageStatus.SUCCESS if success else PageStatus.FAILED, success=success,
                            lease_expires_at=None, updated_at=now, **fields))
@@ -207,7 +211,8 @@ def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
             return False
         # In the same transaction, under the task's lock: search finds the page once it is recorded.
         search_index.page_index(task_pk=task.pk, sequence=result.sequence, volume=result.volume,
-                                json_data=fields.get("json_data"), raw_text=fields.get("raw_text", ""))
+                                indexed=locked.indexed, json_data=fields.get("json_data"),
+                                raw_text=fields.get("raw_text", ""))
         # The task row is locked: its counters are this transaction's to move, so the progress and whether
         # the book is done are known here, without reading the row again.
         processed = locked.processed_files + 1

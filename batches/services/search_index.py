@@ -9,6 +9,7 @@ and bench/run_search.py).
 from collections.abc import Iterable, Iterator
 
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 
 from ..models import OcrResult, SearchPosting, SearchText
 from ..search_text import page_text, text_grams
@@ -26,12 +27,21 @@ def unsigned(value: int) -> int:
     return value & _MASK
 
 
-def page_index(*, task_pk: int, sequence: int, volume: str | None, json_data, raw_text: str = "") -> None:
-    """Indexes the page's recognised lines, replacing what was indexed for it before (a failed page, with
-    no lines, leaves nothing). Call inside the transaction that holds the task's row lock."""
-    text = page_text(json_data, raw_text)
-    stored = SearchText.objects.filter(task_id=task_pk, sequence=sequence).order_by()
-    old = stored.values_list("text", flat=True).first()
+def indexed_text(sequence: int) -> Subquery:
+    """What is indexed for page `sequence` of the outer query's task (a BatchTask query), or None: page_record
+    reads it in the statement that locks the task and hands it to page_index, one query fewer a page. Only a
+    recording of that same page writes its row, and a page is recorded once: a recording that finds the page
+    already done writes nothing, and does not use what it read."""
+    return Subquery(SearchText.objects.filter(task_id=OuterRef("pk"), sequence=sequence).values("text"))
+
+
+def page_index(*, task_pk: int, sequence: int, volume: str | None, indexed: bytes | None, json_data,
+               raw_text: str = "") -> None:
+    """Indexes the page's recognised lines, replacing what was indexed for it before (`indexed`, read under
+    the lock with indexed_text; a failed page, with no lines, leaves nothing). Call inside the transaction
+    that holds the task's row lock."""
+    text, old = page_text(json_data, raw_text), indexed
+    stored = SearchText.objects.filter(task_id=task_pk, sequence=sequence)
     if old is None and not text:
         return
     if not text:
