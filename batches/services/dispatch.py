@@ -15,8 +15,8 @@ import logging
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.statuses import PageStatus
@@ -41,18 +41,24 @@ def waiting(now) -> Q:
     return Q(sent_at__isnull=False) & (Q(status=PageStatus.PENDING) | lease_expired(now))
 
 
+# The next unsent pages of a task in book order, each with the count of the task's pages in flight: one
+# statement, written as SQL because every recorded page runs it and building it was most of its cost
+# (bench/README.md, "The job system's cost per page").
+_NEXT_PAGES_SQL = (
+    f"SELECT id, (SELECT COUNT(*) FROM {OcrResult._meta.db_table} WHERE task_id = %s AND status IN (%s, %s) "
+    f"AND sent_at IS NOT NULL) FROM {OcrResult._meta.db_table} WHERE task_id = %s AND status = %s "
+    "AND sent_at IS NULL ORDER BY sequence LIMIT %s")
+
+
 def top_up(task: BatchTask) -> list[int]:
     """Marks the next pages of the task's window as sent and returns their ids: as many pages as the window
     has room for, the first unsent ones in book order. Call under the task row lock, in a transaction, and
     send the ids after the commit."""
     window = settings.TASK_DISPATCH_WINDOW
-    in_flight = (OcrResult.objects.filter(task=task, status__in=UNDONE, sent_at__isnull=False).order_by()
-                 .values("task").annotate(pages=Count("pk")).values("pages"))
-    # The candidates and the count of pages in flight in one statement: every recorded page runs it.
-    candidates = list(OcrResult.objects.filter(task=task, status=PageStatus.PENDING, sent_at__isnull=True)
-                      .order_by("sequence").annotate(in_flight=Subquery(in_flight))
-                      .values_list("pk", "in_flight")[:window])
-    room = window - (candidates[0][1] or 0) if candidates else 0
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_PAGES_SQL, [task.task_id, *UNDONE, task.task_id, PageStatus.PENDING, window])
+        candidates = cursor.fetchall()
+    room = window - candidates[0][1] if candidates else 0
     ids = [pk for pk, _ in candidates[:max(room, 0)]]
     _mark_sent(ids)
     return ids

@@ -9,9 +9,8 @@ and bench/run_search.py).
 from collections.abc import Iterable, Iterator
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
 
-from ..models import OcrResult, SearchPosting, SearchText
+from ..models import BatchTask, OcrResult, SearchPosting, SearchText
 from ..search_text import page_text, text_grams
 
 BLOCK = 64  # pages per SearchPosting row: the bits of a signed 64-bit integer
@@ -27,18 +26,18 @@ def unsigned(value: int) -> int:
     return value & _MASK
 
 
-def indexed_text(sequence: int) -> Subquery:
-    """What is indexed for page `sequence` of the outer query's task (a BatchTask query), or None: page_record
-    reads it in the statement that locks the task and hands it to page_index, one query fewer a page. Only a
-    recording of that same page writes its row, and a page is recorded once: a recording that finds the page
-    already done writes nothing, and does not use what it read."""
-    return Subquery(SearchText.objects.filter(task_id=OuterRef("pk"), sequence=sequence).values("text"))
+# What is indexed for a page of the task of the enclosing query (of batch_tasks), or NULL, as a select
+# expression taking the page's sequence: page_record reads it in the statement that locks the task and hands it
+# to page_index, one query fewer a page. Only a recording of that same page writes its row, and a page is
+# recorded once: a recording that finds the page already done writes nothing, and does not use what it read.
+INDEXED_TEXT_SQL = (f", (SELECT text FROM {SearchText._meta.db_table} WHERE task_id = "
+                    f"{BatchTask._meta.db_table}.id AND sequence = %s) AS indexed")
 
 
 def page_index(*, task_pk: int, sequence: int, volume: str | None, indexed: bytes | None, json_data,
                raw_text: str = "") -> None:
     """Indexes the page's recognised lines, replacing what was indexed for it before (`indexed`, read under
-    the lock with indexed_text; a failed page, with no lines, leaves nothing). Call inside the transaction
+    the lock with INDEXED_TEXT_SQL; a failed page, with no lines, leaves nothing). Call inside the transaction
     that holds the task's row lock."""
     text, old = page_text(json_data, raw_text), indexed
     stored = SearchText.objects.filter(task_id=task_pk, sequence=sequence)
@@ -126,8 +125,6 @@ def rows_insert(task_pk: int, texts: list, postings: list, using=None) -> None:
 def task_reindex(*, task_pk: int, batch_size: int = 500) -> int:
     """Indexes every successful page of the task from its stored results, replacing its index; returns the
     number of pages indexed."""
-    from ..models import BatchTask
-
     SearchText.objects.filter(task_id=task_pk).delete()
     SearchPosting.objects.filter(task_id=task_pk).delete()
     task_id = BatchTask.objects.filter(pk=task_pk).values_list("task_id", flat=True).get()
