@@ -36,7 +36,7 @@ TEST_ENV := DB_HOST='$(TEST_DB_HOST)' DB_PORT='$(TEST_DB_PORT)' DB_USER='$(TEST_
 LOCAL_SERVICES := $(filter 127.0.0.1 localhost ::1,$(TEST_DB_HOST) $(TEST_REDIS_HOST))
 
 .PHONY: run test build-deps test-deps service-deps venv services bench image-check bench-pipeline bench-runtimes \
-	bench-service bench-batch bench-page-record bench-scan-scale bench-recovery bench-probes bench-all
+	bench-service bench-batch bench-page-job bench-page-record bench-scan-scale bench-recovery bench-probes bench-all
 
 run: venv
 	$(PY) manage.py migrate --noinput
@@ -61,6 +61,8 @@ bench-service: venv test-deps
 	$(PY) bench/run_service.py
 bench-batch: venv test-deps services
 	$(BENCH_DB_ENV) $(PY) bench/run_batch.py
+bench-page-job: venv services
+	$(BENCH_DB_ENV) $(PY) bench/run_page_job.py
 bench-page-record: venv services
 	$(BENCH_DB_ENV) $(PY) bench/run_page_record.py
 bench-scan-scale: venv services
@@ -69,7 +71,7 @@ bench-recovery: venv services
 	$(BENCH_DB_ENV) $(PY) bench/run_recovery.py
 bench-probes: venv test-deps
 	$(PY) bench/run_probes.py
-bench-all: bench bench-pipeline bench-runtimes bench-service bench-batch bench-page-record bench-scan-scale bench-recovery bench-probes
+bench-all: bench bench-pipeline bench-runtimes bench-service bench-batch bench-page-job bench-page-record bench-scan-scale bench-recovery bench-probes
 
 venv: build-deps $(VENV)/.installed
 

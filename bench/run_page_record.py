@@ -2,7 +2,9 @@
 after reading a page), with the search index and without it, side by side in one run.
 
     DB_HOST=127.0.0.1 DB_PORT=3306 DB_USER=... DB_PASSWORD=... .venv/bin/python bench/run_page_record.py
-    .venv/bin/python bench/run_page_record.py --code-root /tmp/before      # an older checkout's page_record
+    .venv/bin/python bench/run_page_record.py --code-root /tmp/before      # another checkout's page_record
+
+A checkout given with --code-root must take page_record(task=, result=, fields=) (from 9199f8f on).
 
 Needs MariaDB (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD; a database `<DB_NAME>_record_bench` is dropped,
 created and migrated). A child process (Django set up once) makes a task of --pages pages and records them
@@ -57,6 +59,8 @@ def record_round(label: str, pages: int, rng: random.Random) -> list[float]:
 
 
 def child(pages: int, rounds: int) -> None:
+    # The child runs in the checkout under test (its cwd): its code first, not this script's checkout.
+    sys.path.insert(0, os.getcwd())
     import django
 
     django.setup()
@@ -96,8 +100,8 @@ def main() -> None:
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     prepare_database(env)
     load = os.getloadavg()[0]
-    run = subprocess.run([sys.executable, __file__, "--child", str(args.pages), str(args.rounds)], cwd=code_root,
-                         env=env, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(args.pages), str(args.rounds)],
+                         cwd=code_root, env=env, capture_output=True, text=True)
     if run.returncode:
         sys.exit(run.stderr[-5000:])
     figures = json.loads(run.stdout.strip().splitlines()[-1])
