@@ -8,8 +8,10 @@ shortened here (TASK_LEASE_SECONDS, TASK_SWEEP_INTERVAL); the time from the kill
 record is printed (bench/run_recovery.py measures it with the default settings)."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from batches import services
 from batches.models import OcrResult
@@ -30,8 +32,11 @@ def test_sigkill_mid_book_then_restart_records_every_page_once(book_dir, tmp_pat
     with running_worker(tmp_path, "doomed", nodename, beat=True, **RECOVERY) as doomed:
         task = services.task_create(book_id="kill-book", directory=str(book_dir),
                                     options=services.ScanOptions.from_raw({}))
-        wait_for(lambda: OcrResult.objects.filter(task=task, status="processing").exists() and
-                 task_row(task.task_id).processed_files >= 3, timeout=120, interval=0.05, message="mid-book")
+        # Killed just after it claimed a page, so that it dies reading it: a kill between two pages (the
+        # record, the hand-over, the next claim) would leave no page abandoned.
+        wait_for(lambda: task_row(task.task_id).processed_files >= 3 and OcrResult.objects.filter(
+            task=task, status="processing", claimed_at__gte=timezone.now() - timedelta(milliseconds=40)).exists(),
+            timeout=120, interval=0.02, message="mid-book, a page just claimed")
         doomed.kill()
     killed_at = time.monotonic()
     task = task_row(task.task_id)
