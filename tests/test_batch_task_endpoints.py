@@ -99,6 +99,32 @@ def test_retry_or_start_while_running_sends_the_unfinished_pages_again(client, b
     purge_broker()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_start_and_retry_answer_queued_even_when_a_worker_claims_at_once(client, book_dir, monkeypatch):
+    """A fast worker claims a page in the moment between the commit that sends the window and the response
+    (make test saw it once): the answer is the state the call left, `queued`, not whatever came after. The
+    worker is played by the send itself, since that moment cannot be hit on purpose with a real one."""
+    from batches.services import dispatch
+
+    send = dispatch.send
+
+    def send_and_claim(task, ids):
+        send(task, ids)
+        BatchTask.objects.filter(pk=task.pk).update(status="processing")
+
+    write_page(book_dir / "001.png", ["第1页"])
+    monkeypatch.setattr(dispatch, "send", send_and_claim)
+    task_id = create(client, book_dir, auto_start=False)
+    started = client.post(f"/api/ocr/batch/start/{task_id}").json()
+    assert started["status"] == "queued"
+    assert BatchTask.objects.get(task_id=task_id).status == "processing"  # the "worker" did claim
+    client.post(f"/api/ocr/batch/cancel/{task_id}")
+    retried = client.post(f"/api/ocr/batch/retry/{task_id}").json()
+    assert (retried["status"], retried["retried_files"]) == ("queued", 1)
+    assert BatchTask.objects.get(task_id=task_id).status == "processing"
+    purge_broker()
+
+
 def test_retry_refused_when_another_unfinished_task_covers_the_directory(client, book_dir):
     write_page(book_dir / "001.png", ["第1页"])
     first = create(client, book_dir)

@@ -116,7 +116,9 @@ def task_start(*, task_id: str, send: bool = True) -> BatchTask:
         complete_if_done(task.pk)
         if send:
             _send_first_window(task)
-    task.refresh_from_db()
+        # Read before the commit sends the window: the caller reports the state this start left (a worker
+        # may claim a page, making the task `processing`, before the response is written).
+        task.refresh_from_db()
     return task
 
 
@@ -150,9 +152,9 @@ def task_retry(*, task_id: str, send: bool = True) -> tuple[BatchTask, int]:
                 _send_first_window(task)
             elif send:
                 transaction.on_commit(partial(listing.send_listing, task))
+            task.refresh_from_db()  # before the commit sends anything, as in task_start
     except IntegrityError:
         raise duplicate_error(fingerprint_of(task)) from None
-    task.refresh_from_db()
     logger.info("task %s retried: %d pages", task.task_id, count)
     return task, count
 
