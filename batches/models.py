@@ -142,9 +142,14 @@ class SearchText(models.Model):
     sequence = models.IntegerField("序号")
     volume = models.CharField("卷", max_length=100, null=True, blank=True)
     text = models.BinaryField("规范化文字", help_text="UTF-8: matched byte for byte (any collation)")
+    # False from the page's record until its grams' bits are set with the next pages' (search_index.py); the
+    # database's default, so that inserts naming only the other columns (migration 0006) stay posted.
+    posted = models.BooleanField("已编入索引", default=True, db_default=True)
 
     class Meta:
         db_table = "ocr_search_texts"
+        # The pages waiting to be posted, of a task (page_record counts them) or of any (the sweeper).
+        indexes = [models.Index(fields=["posted", "task"], name="ocr_search_texts_waiting")]
         verbose_name = "检索文字"
         verbose_name_plural = "检索文字"
 

@@ -339,6 +339,11 @@ TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 60)
 # Seconds between two runs of the sweeper (batches.sweep, sent by the workers' embedded beat): re-sends pages
 # whose lease expired or whose message was lost, tops up the windows, completes finished tasks.
 TASK_SWEEP_INTERVAL = env_int("TASK_SWEEP_INTERVAL", 60)
+# Pages of a task recorded before their grams go into the search index together (batches/services/
+# search_index.py): the pages of a book share most of their grams, so 16 pages write a fraction of the rows
+# that page by page would. A page is found by search once posted: at the latest when its task ends or at the
+# next sweep. 1 = every page as it is recorded.
+SEARCH_INDEX_BATCH = max(1, env_int("SEARCH_INDEX_BATCH", 16))
 # Seconds one page may take: past it the page is recorded failed (TIME_LIMIT_EXCEEDED); 60 s later the worker
 # child is killed and the page recorded failed all the same. 0 = no limit.
 TASK_PAGE_SOFT_TIME_LIMIT = env_int("TASK_PAGE_SOFT_TIME_LIMIT", 600)

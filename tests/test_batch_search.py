@@ -32,27 +32,31 @@ def details(lines: list[str]) -> list[dict]:
     return [{"text": text, "confidence": 0.99, "box": box(row)} for row, text in enumerate(lines)]
 
 
-def make_task(book_id: str, pages: list, owner=None, volume_of=None) -> BatchTask:
+def make_task(book_id: str, pages: list, owner=None, volume_of=None, total_files=None) -> BatchTask:
     """A task whose pages are recorded as a worker records them. `pages`: per page, its lines (a list of
-    strings) or, for a multi-page file, a list of such lists."""
+    strings) or, for a multi-page file, a list of such lists. With total_files above their number the task
+    is still processing afterwards."""
     Book.objects.get_or_create(book_id=book_id)
     task = BatchTask.objects.create(book_id=book_id, source_directory=f"/scans/{book_id}", owner=owner,
-                                    status="processing", total_files=len(pages))
+                                    status="processing", total_files=total_files or len(pages))
     for sequence, lines in enumerate(pages):
-        volume = volume_of(sequence) if volume_of else "1"
-        result = OcrResult.objects.create(task=task, book_id=book_id, file_name=f"{sequence + 1:03d}.png",
-                                          relative_path=f"卷{volume}/{sequence + 1:03d}.png", path_hash=f"h{sequence}",
-                                          sequence=sequence, volume=volume, page_number=sequence + 1)
-        if lines and isinstance(lines[0], list):
-            json_data = {"details": [], "pages": [{"text": "\n".join(page), "details": details(page),
-                                                   "width": 320, "height": 400} for page in lines]}
-            text = "\n\n".join("\n".join(page) for page in lines)
-        else:
-            json_data = {"details": details(lines), "width": 320, "height": 400}
-            text = "\n".join(lines)
-        assert services.page_record(task=task, result=result,
-                                    fields={"success": True, "raw_text": text, "json_data": json_data})
+        record(task, sequence, lines, volume_of(sequence) if volume_of else "1")
     return task
+
+
+def record(task: BatchTask, sequence: int, lines: list, volume: str = "1") -> None:
+    result = OcrResult.objects.create(task=task, book_id=task.book_id, file_name=f"{sequence + 1:03d}.png",
+                                      relative_path=f"卷{volume}/{sequence + 1:03d}.png", path_hash=f"h{sequence}",
+                                      sequence=sequence, volume=volume, page_number=sequence + 1)
+    if lines and isinstance(lines[0], list):
+        json_data = {"details": [], "pages": [{"text": "\n".join(page), "details": details(page),
+                                               "width": 320, "height": 400} for page in lines]}
+        text = "\n\n".join("\n".join(page) for page in lines)
+    else:
+        json_data = {"details": details(lines), "width": 320, "height": 400}
+        text = "\n".join(lines)
+    assert services.page_record(task=task, result=result,
+                                fields={"success": True, "raw_text": text, "json_data": json_data})
 
 
 def get(client=None, **params):
@@ -202,6 +206,40 @@ def test_the_index_follows_the_results(books):
     assert not SearchText.objects.filter(task_id=first.pk).exists()
     assert not SearchPosting.objects.filter(task_id=first.pk).exists()
     assert get(q="陈").json()["count"] == 1
+
+
+def test_pages_are_posted_in_groups_then_when_the_task_ends(settings):
+    settings.SEARCH_INDEX_BATCH = 4
+    task = make_task("周氏族谱", [[f"周氏第{n}页"] for n in range(3)], total_files=6)
+    # Three pages wait: stored, not yet found.
+    assert SearchText.objects.filter(task=task, posted=False).count() == 3 and get(q="周氏").json()["count"] == 0
+    record(task, 3, ["周氏第3页"])  # the fourth makes a group: all four are posted
+    assert get(q="周氏").json()["count"] == 4 and not SearchText.objects.filter(task=task, posted=False).exists()
+    record(task, 4, ["周氏第4页"])
+    assert get(q="周氏").json()["count"] == 4
+    record(task, 5, ["周氏第5页"])  # the last page ends the task: what waits is posted with it
+    task.refresh_from_db()
+    assert task.status == "completed" and get(q="周氏").json()["count"] == 6
+    # The rows are those of the task's index built from its results in one go.
+    rows = sorted(SearchPosting.objects.filter(task=task).values_list("gram", "block", "bits"))
+    assert search_index.task_reindex(task_pk=task.pk) == 6
+    assert sorted(SearchPosting.objects.filter(task=task).values_list("gram", "block", "bits")) == rows
+
+
+def test_waiting_pages_are_posted_by_the_sweeper_and_by_a_cancel(settings):
+    from django.core.cache import cache
+
+    from batches.services import recovery
+
+    settings.SEARCH_INDEX_BATCH = 16
+    slow = make_task("孙氏族谱", [["孙氏一"], ["孙氏二"]], total_files=100)
+    stopped = make_task("钱氏族谱", [["钱氏一"]], total_files=100)
+    assert get(q="孙氏").json()["count"] == 0 and get(q="钱氏").json()["count"] == 0
+    services.task_cancel(task_id=stopped.task_id)
+    assert get(q="钱氏").json()["count"] == 1
+    cache.delete(recovery.SWEEP_LOCK)  # an earlier test's sweep may hold this interval
+    assert recovery.sweep() is not None and get(q="孙氏").json()["count"] == 2
+    assert not SearchText.objects.filter(posted=False).exists()
 
 
 def test_pages_beyond_a_block_and_the_bounded_confirmation(monkeypatch):

@@ -28,7 +28,7 @@ from core.statuses import ACTIVE_STATUSES, DONE_PAGE_STATUSES, FINISHED_STATUSES
 
 from .. import errors, selectors
 from ..models import BatchTask, OcrResult
-from . import dispatch, listing
+from . import dispatch, listing, search_index
 
 logger = logging.getLogger("batches.services")
 
@@ -220,6 +220,7 @@ def task_cancel(*, task_id: str) -> BatchTask:
         BatchTask.objects.filter(pk=task.pk).update(status=TaskStatus.CANCELLED, completed_at=now,
                                                     active_fingerprint=None, error_message="已取消",
                                                     updated_at=now)
+        search_index.post_waiting(task.pk)  # what was read stays searchable
     task.refresh_from_db()
     logger.info("task %s cancelled", task.task_id)
     return task

@@ -211,16 +211,17 @@ def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
         # Lock order everywhere: the task row, then its result rows (claim, retry and delete do the same), so
         # two deliveries of one page cannot deadlock each other.
         locked = _locked_row(BatchTask, ("pk", "task_id", "status", "priority", "processed_files", "total_files"),
-                             "id = %s", [result.sequence, task.pk], extra=search_index.INDEXED_TEXT_SQL)
+                             "id = %s", [result.sequence, task.pk], extra=search_index.PAGE_INDEX_SQL)
         written = (OcrResult.objects.filter(pk=result.pk).exclude(status__in=DONE_PAGE_STATUSES)
                    .update(status=PageStatus.SUCCESS if success else PageStatus.FAILED, success=success,
                            lease_expires_at=None, updated_at=now, **fields))
         if not written:
             return False
-        # In the same transaction, under the task's lock: search finds the page once it is recorded.
-        search_index.page_index(task_pk=task.pk, sequence=result.sequence, volume=result.volume,
-                                indexed=locked.indexed, json_data=fields.get("json_data"),
-                                raw_text=fields.get("raw_text", ""))
+        # In the same transaction, under the task's lock; search finds the page once it is posted, with the
+        # next pages or when the task ends (search_index.py).
+        waits = search_index.page_index(task_pk=task.pk, sequence=result.sequence, volume=result.volume,
+                                        indexed=locked.indexed, json_data=fields.get("json_data"),
+                                        raw_text=fields.get("raw_text", ""))
         # The task row is locked: its counters are this transaction's to move, so the progress and whether
         # the book is done are known here, without reading the row again.
         processed = locked.processed_files + 1
@@ -230,6 +231,8 @@ def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
             processed_files=F("processed_files") + 1, **{counted: F(counted) + 1}, updated_at=now,
             progress=min(progress, Decimal(100)).quantize(Decimal("0.01")))
         done = processed >= locked.total_files and lifecycle.complete_if_done(task.pk)
+        search_index.post_when_due(task_pk=task.pk, waiting=locked.waiting + bool(waits),
+                                   task_over=done or locked.status not in ACTIVE_STATUSES)
         if not done and result.sent_at and locked.status in ACTIVE_STATUSES:
             dispatch.send_after_commit(locked, dispatch.top_up(locked))
     return True

@@ -10,6 +10,8 @@ database outage) and a task whose last page was recorded while its completion co
 - when the broker's queue holds fewer messages than there are pages waiting for one, the waiting pages whose
   last message went more than an interval ago are sent again (a duplicate is harmless: the claim skips it);
 - every active task's window is topped up, and a task whose pages are all done is completed;
+- the pages waiting to be posted to the search index are posted (search_index.py: a page is found at most a
+  sweep after it is recorded, whatever its task's speed or fate);
 - a `scanning` task whose listing has not moved for TASK_LEASE_SECONDS (its job was lost with its worker or
   its message) gets its listing job again: a listing resumes without duplicates (listing.py).
 
@@ -29,7 +31,7 @@ from django.utils import timezone
 from core.statuses import ACTIVE_STATUSES, PageStatus, TaskStatus
 
 from ..models import BatchTask, OcrResult
-from . import dispatch, lifecycle, listing, pages
+from . import dispatch, lifecycle, listing, pages, search_index
 
 logger = logging.getLogger("batches.services")
 
@@ -50,6 +52,7 @@ def sweep() -> int | None:
         sent, completed = sent + sent_now, completed + done
     if sent or completed:
         logger.warning("sweep: %d pages sent again or topped up, %d tasks completed", sent, completed)
+    search_index.post_all_waiting()
     listings_resend(stalled_before=now - timedelta(seconds=settings.TASK_LEASE_SECONDS))
     return sent
 
