@@ -13,7 +13,9 @@ one by one with generated genealogy text (bench/run_search.py's: about 590 chara
 under the task's row lock. Rounds alternate between recording with the index and with the index switched
 off (search_index.page_index replaced by a no-op), --rounds times each, so that both see the same load. The
 first 10 pages of each round are not counted (connection and caches warming up). Reported: mean, p50 and
-p95 milliseconds per page.
+p95 milliseconds per page. The index's rows are written for SEARCH_INDEX_BATCH pages at once (the
+environment's, 16 by default; 1 = page by page): the mean spreads them over the pages, the p95 is the pages
+that write them.
 """
 
 import argparse
