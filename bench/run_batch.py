@@ -4,6 +4,7 @@ targets 4 and 5), side by side with the engine alone on the same pages in one ru
     .venv/bin/python bench/run_batch.py                          # 300-page book, 1 and 2 workers; ~12 min
     .venv/bin/python bench/run_batch.py --parts memory --memory-pages 3000
     .venv/bin/python bench/run_batch.py --pages 60 --parts throughput,cost   # a quick look
+    .venv/bin/python bench/run_batch.py --parts cost --repeat 3   # how much the job system's cost varies
 
 Needs MariaDB (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD; a database `<DB_NAME>_batch_bench` is dropped and
 created) and `redis-server` on the PATH (a Redis of the script's own is the broker): the full mode, as a
@@ -19,6 +20,8 @@ command: prefork children with one engine of OCR_THREADS=1 each, beat, limits). 
   most of the time is the job system's own: queue, claim, lease, database writes, progress. For every run
   the job system's cost per page is (service seconds x N - the pages' own pipeline seconds, as the workers
   recorded them) / pages: the workers' time not spent in the page pipeline, measured in the same run.
+  With --repeat R the service reads each set R times in a row on the same worker, a row each (the engine
+  alone once): on a shared VM the cost moves between runs by more than the changes it measures.
 - `memory`: --memory-pages small pages (lines and words, 20 sizes, each page its own text) read by 2 worker
   children with CELERY_WORKER_MAX_TASKS_PER_CHILD=0 (never replaced, so growth shows); the RSS of each
   child is sampled every second. Reported: peak RSS per child after the first 10 % of the pages (warm-up)
@@ -214,6 +217,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--memory-pages", type=int, default=3000)
     parser.add_argument("--processes", default="1,2")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="the service reads each set this many times in a row (one worker, a task each)")
     parser.add_argument("--child-engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_engine:
@@ -250,19 +255,22 @@ def main() -> None:
                 alone = engine_alone(paths, processes, env)
                 worker = ServiceWorker(env, work / "logs" / f"worker-{kind}-{processes}.out", processes)
                 try:
-                    service, pipeline = read_book(client, kind, f"{kind}-{processes}-{time.time():.0f}", len(paths))
+                    readings = [read_book(client, kind, f"{kind}-{processes}-{time.time():.0f}-{round_}", len(paths))
+                                for round_ in range(args.repeat)]
                 finally:
                     worker.stop()
-                # The job system's share of the workers' time: everything but the page pipeline itself.
-                row = {"set": kind, "processes": processes, "pages": len(paths), "engine_s": alone,
-                       "service_s": service, "engine_pps": len(paths) / alone, "service_pps": len(paths) / service,
-                       "ratio": alone / service, "pipeline_ms": 1000 * pipeline / len(paths),
-                       "cost_ms": 1000 * (service * processes - pipeline) / len(paths)}
-                report["rows"].append(row)
-                print(f"{kind}, {processes} processes: engine {row['engine_pps']:.2f} pages/s, service "
-                      f"{row['service_pps']:.2f} pages/s, ratio {row['ratio']:.2f}, pipeline {row['pipeline_ms']:.1f} ms/page, "
-                      f"job system {row['cost_ms']:.1f} ms/page "
-                      f"(load {load_average()})", flush=True)
+                for service, pipeline in readings:
+                    # The job system's share of the workers' time: everything but the page pipeline itself.
+                    row = {"set": kind, "processes": processes, "pages": len(paths), "engine_s": alone,
+                           "service_s": service, "engine_pps": len(paths) / alone,
+                           "service_pps": len(paths) / service, "ratio": alone / service,
+                           "pipeline_ms": 1000 * pipeline / len(paths),
+                           "cost_ms": 1000 * (service * processes - pipeline) / len(paths)}
+                    report["rows"].append(row)
+                    print(f"{kind}, {processes} processes: engine {row['engine_pps']:.2f} pages/s, service "
+                          f"{row['service_pps']:.2f} pages/s, ratio {row['ratio']:.2f}, pipeline "
+                          f"{row['pipeline_ms']:.1f} ms/page, job system {row['cost_ms']:.1f} ms/page "
+                          f"(load {load_average()})", flush=True)
         if "memory" in parts:
             paths = write_book(work / "scans" / "small", args.memory_pages, "small")
             memory_env = {**env, "CELERY_WORKER_MAX_TASKS_PER_CHILD": "0", "CELERY_WORKER_MAX_MEMORY_PER_CHILD": "0"}
