@@ -1,7 +1,7 @@
 """Batch throughput, the job system's cost per page, and the workers' memory over a long book (issue 11,
 targets 4 and 5), side by side with the engine alone on the same pages in one run.
 
-    .venv/bin/python bench/run_batch.py                          # 300-page book, 1 and 2 workers; ~12 min
+    .venv/bin/python bench/run_batch.py                          # 300-page book, 1 and 2 workers; ~45 min
     .venv/bin/python bench/run_batch.py --parts memory --memory-pages 3000
     .venv/bin/python bench/run_batch.py --pages 60 --parts throughput,cost   # a quick look
     .venv/bin/python bench/run_batch.py --parts cost --repeat 3   # how much the job system's cost varies
@@ -14,8 +14,11 @@ command: prefork children with one engine of OCR_THREADS=1 each, beat, limits). 
 - `throughput`: a generated book of --pages pages (rendered 700x900 genealogy and document pages, each
   with its own text: Chinese documents, vertical right-to-left columns, English, noisy scans) read by the
   engine alone in N processes in parallel (`recognition.services.recognize_bytes`, 1 thread each, the pages
-  split between them), then scanned and read by the service with N worker children: pages per second from
-  the scan request to the task's completion, and the ratio. For N in --processes.
+  split between them), then scanned and read by the service with N worker children, then read by the
+  engine alone again: pages per second from the scan request to the task's completion, and the ratio to
+  the mean of the engine's two readings around it (this VM's speed drifts by 5-10 % over the minutes a
+  book takes, as much as the target's margin; the two readings are reported). The page pipeline's own
+  time in the workers is set beside the engine's per page. For N in --processes.
 - `cost`: the same with --pages tiny blank pages (64x64 PNGs: the engine finds nothing in a few ms), where
   most of the time is the job system's own: queue, claim, lease, database writes, progress. For every run
   the job system's cost per page is (service seconds x N - the pages' own pipeline seconds, as the workers
@@ -24,8 +27,8 @@ command: prefork children with one engine of OCR_THREADS=1 each, beat, limits). 
   book's last pages were being read by the others (each child's last record to the task's completion): a
   book is read in whole pages, so with N > 1 it ends with some children idle whatever the job system costs
   (about half a page's time); it is reported in its own column, not in the job system's.
-  With --repeat R the service reads each set R times in a row on the same worker, a row each (the engine
-  alone once): on a shared VM the cost moves between runs by more than the changes it measures.
+  With --repeat R the service reads each set R times, a row each, the engine alone before, between and
+  after them: on a shared VM the cost moves between runs by more than the changes it measures.
 - `memory`: --memory-pages small pages (lines and words, 20 sizes, each page its own text) read by 2 worker
   children with CELERY_WORKER_MAX_TASKS_PER_CHILD=0 (never replaced, so growth shows); the RSS of each
   child is sampled every second. Reported: peak RSS per child after the first 10 % of the pages (warm-up)
@@ -127,13 +130,15 @@ def child_engine(paths: list[str]) -> None:
     warm_up()
     options = RecognitionOptions.from_raw({})
     started = time.perf_counter()
-    for path in paths:
-        recognize_bytes(Path(path).read_bytes(), options)
-    print("RESULT " + json.dumps({"seconds": time.perf_counter() - started, "pages": len(paths)}))
+    # Each page's processing_time, as the workers record it, to set the two side by side page by page.
+    page_seconds = {Path(path).name: recognize_bytes(Path(path).read_bytes(), options)["processing_time"]
+                    for path in paths}
+    print("RESULT " + json.dumps({"seconds": time.perf_counter() - started, "pages": page_seconds}))
 
 
-def engine_alone(paths: list[Path], processes: int, env: dict) -> float:
-    """Seconds for `processes` engines (1 thread each) to read `paths` between them, in parallel."""
+def engine_alone(paths: list[Path], processes: int, env: dict) -> tuple[float, dict[str, float]]:
+    """Seconds for `processes` engines (1 thread each) to read `paths` between them, in parallel, and each
+    page's processing_time by file name."""
     shares = [[str(path) for path in paths[start::processes]] for start in range(processes)]
     children = []
     for share in shares:
@@ -142,14 +147,16 @@ def engine_alone(paths: list[Path], processes: int, env: dict) -> float:
         children.append(subprocess.Popen([PYTHON, __file__, "--child-engine", str(listing)], cwd=ROOT,
                                          env={**env, "OCR_THREADS": "1"}, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE, text=True))
-    seconds = []
+    seconds, page_seconds = [], {}
     for child in children:
         out, err = child.communicate()
         lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
         if child.returncode != 0 or not lines:
             raise RuntimeError(err[-3000:])
-        seconds.append(json.loads(lines[-1][7:])["seconds"])
-    return max(seconds)
+        result = json.loads(lines[-1][7:])
+        seconds.append(result["seconds"])
+        page_seconds.update(result["pages"])
+    return max(seconds), page_seconds
 
 
 # --- The service ---------------------------------------------------------------------------------------
@@ -190,13 +197,13 @@ class ServiceWorker:
         self.handle.close()
 
 
-def read_book(client, directory: str, book_id: str, expected: int, on_tick=None) -> tuple[float, float, float]:
+def read_book(client, directory: str, book_id: str, expected: int, on_tick=None) -> tuple[float, dict, float]:
     """Seconds from POST /batch/scan (auto start) until the task was completed with every page read (its
     completed_at, written by the page that completed it, so that how often this polls adds nothing), the
-    seconds its pages spent in the page pipeline (their recorded processing_time, summed), and the seconds
+    seconds each page spent in the page pipeline (its recorded processing_time, by file name), and the seconds
     the worker children sat idle at the end, their last page recorded while another child still read one
     (summed over the children)."""
-    from django.db.models import Max, Sum
+    from django.db.models import Max
     from django.utils import timezone
 
     from batches.models import BatchTask, OcrResult
@@ -218,7 +225,7 @@ def read_book(client, directory: str, book_id: str, expected: int, on_tick=None)
     # A page is recorded (updated_at) by the child that claimed it (claimed_by: node and pid).
     tail = sum((task.completed_at - row["last"]).total_seconds()
                for row in pages.values("claimed_by").annotate(last=Max("updated_at")))
-    return elapsed, float(pages.aggregate(total=Sum("processing_time"))["total"] or 0), tail
+    return elapsed, {row.relative_path: float(row.processing_time or 0) for row in pages}, tail
 
 
 def main() -> None:
@@ -228,7 +235,7 @@ def main() -> None:
     parser.add_argument("--memory-pages", type=int, default=3000)
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="the service reads each set this many times in a row (one worker, a task each)")
+                        help="the service reads each set this many times (a task each), the engine alone between")
     parser.add_argument("--child-engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_engine:
@@ -262,26 +269,43 @@ def main() -> None:
         print(f"pages written (load {load_average()})", flush=True)
         for kind, paths in sets.items():
             for processes in counts:
-                alone = engine_alone(paths, processes, env)
-                worker = ServiceWorker(env, work / "logs" / f"worker-{kind}-{processes}.out", processes)
-                try:
-                    readings = [read_book(client, kind, f"{kind}-{processes}-{time.time():.0f}-{round_}", len(paths))
-                                for round_ in range(args.repeat)]
-                finally:
-                    worker.stop()
-                for service, pipeline, tail in readings:
+                # The engine alone reads the set before and after every reading by the service, and the service
+                # is compared with the mean of the two: this VM's speed drifts by more than the ratio's margin
+                # over the minutes a book takes (the drift is reported, before / after).
+                alone = [engine_alone(paths, processes, env)]
+                for round_ in range(args.repeat):
+                    worker = ServiceWorker(env, work / "logs" / f"worker-{kind}-{processes}-{round_}.out", processes)
+                    try:
+                        service, page_seconds, tail = read_book(client, kind, f"{kind}-{processes}-{time.time():.0f}",
+                                                            len(paths))
+                    finally:
+                        worker.stop()
+                    alone.append(engine_alone(paths, processes, env))
+                    (before, before_pages), (after, after_pages) = alone[-2], alone[-1]
+                    engine_s = (before + after) / 2
+                    pipeline = sum(page_seconds.values())
+                    # Page by page, so that a stretch where the VM was slow weighs as one page, not as a mean.
+                    page_ratios = sorted(seconds * 2 / (before_pages[name] + after_pages[name])
+                                         for name, seconds in page_seconds.items())
                     # The job system's share of the workers' time: everything but the page pipeline itself
                     # and the children's wait for the book's last page (a book ends with one page read).
-                    row = {"set": kind, "processes": processes, "pages": len(paths), "engine_s": alone,
-                           "service_s": service, "engine_pps": len(paths) / alone,
-                           "service_pps": len(paths) / service, "ratio": alone / service,
+                    row = {"set": kind, "processes": processes, "pages": len(paths), "engine_s": engine_s,
+                           "engine_before_s": before, "engine_after_s": after,
+                           "service_s": service, "engine_pps": len(paths) / engine_s,
+                           "service_pps": len(paths) / service, "ratio": engine_s / service,
                            "pipeline_ms": 1000 * pipeline / len(paths),
+                           "engine_ms": 500 * sum(before_pages.values()) / len(paths)
+                           + 500 * sum(after_pages.values()) / len(paths),
+                           "page_ratio_median": page_ratios[len(page_ratios) // 2],
                            "tail_ms": 1000 * tail / len(paths),
                            "cost_ms": 1000 * (service * processes - pipeline - tail) / len(paths)}
                     report["rows"].append(row)
-                    print(f"{kind}, {processes} processes: engine {row['engine_pps']:.2f} pages/s, service "
+                    print(f"{kind}, {processes} processes: engine {len(paths) / before:.2f} / "
+                          f"{len(paths) / after:.2f} pages/s (before / after), service "
                           f"{row['service_pps']:.2f} pages/s, ratio {row['ratio']:.2f}, pipeline "
-                          f"{row['pipeline_ms']:.1f} ms/page, last page's wait {row['tail_ms']:.1f} ms/page, "
+                          f"{row['pipeline_ms']:.1f} ms/page in the workers against {row['engine_ms']:.1f} alone "
+                          f"(median page {row['page_ratio_median']:.2f}x), "
+                          f"last page's wait {row['tail_ms']:.1f} ms/page, "
                           f"job system {row['cost_ms']:.1f} ms/page (load {load_average()})", flush=True)
         if "memory" in parts:
             paths = write_book(work / "scans" / "small", args.memory_pages, "small")
@@ -310,12 +334,14 @@ def main() -> None:
     finally:
         redis.stop()
         shutil.rmtree(work, ignore_errors=True)
-    lines = ["| pages | worker processes | engine alone pages/s | service pages/s | service / engine | "
-             "page pipeline ms per page (in the workers) | last page's wait ms per page | job system ms per page |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| pages | worker processes | engine alone pages/s (before / after) | service pages/s | service / engine | "
+             "page ms: pipeline in the workers / engine alone | median page: workers / alone | "
+             "last page's wait ms per page | job system ms per page |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
-        lines.append(f"| {row['pages']} {row['set']} | {row['processes']} | {row['engine_pps']:.2f} | "
-                     f"{row['service_pps']:.2f} | **{row['ratio']:.2f}×** | {row['pipeline_ms']:.1f} | "
+        lines.append(f"| {row['pages']} {row['set']} | {row['processes']} | {row['pages'] / row['engine_before_s']:.2f} / "
+                     f"{row['pages'] / row['engine_after_s']:.2f} | {row['service_pps']:.2f} | **{row['ratio']:.2f}×** | "
+                     f"{row['pipeline_ms']:.1f} / {row['engine_ms']:.1f} | {row['page_ratio_median']:.2f}× | "
                      f"{row['tail_ms']:.1f} | {row['cost_ms']:.1f} |")
     if "memory" in report:
         memory = report["memory"]
