@@ -276,8 +276,8 @@ def main() -> None:
                 for round_ in range(args.repeat):
                     worker = ServiceWorker(env, work / "logs" / f"worker-{kind}-{processes}-{round_}.out", processes)
                     try:
-                        service, page_seconds, tail = read_book(client, kind, f"{kind}-{processes}-{time.time():.0f}",
-                                                            len(paths))
+                        book_id = f"{kind}-{processes}-{time.time():.0f}"
+                        service, page_seconds, tail = read_book(client, kind, book_id, len(paths))
                     finally:
                         worker.stop()
                     alone.append(engine_alone(paths, processes, env))
@@ -285,7 +285,7 @@ def main() -> None:
                     engine_s = (before + after) / 2
                     pipeline = sum(page_seconds.values())
                     # Page by page, so that a stretch where the VM was slow weighs as one page, not as a mean.
-                    page_ratios = sorted(seconds * 2 / (before_pages[name] + after_pages[name])
+                    page_ratios = sorted(seconds * 2 / max(before_pages[name] + after_pages[name], 0.001)
                                          for name, seconds in page_seconds.items())
                     # The job system's share of the workers' time: everything but the page pipeline itself
                     # and the children's wait for the book's last page (a book ends with one page read).
@@ -294,8 +294,7 @@ def main() -> None:
                            "service_s": service, "engine_pps": len(paths) / engine_s,
                            "service_pps": len(paths) / service, "ratio": engine_s / service,
                            "pipeline_ms": 1000 * pipeline / len(paths),
-                           "engine_ms": 500 * sum(before_pages.values()) / len(paths)
-                           + 500 * sum(after_pages.values()) / len(paths),
+                           "engine_ms": 500 * (sum(before_pages.values()) + sum(after_pages.values())) / len(paths),
                            "page_ratio_median": page_ratios[len(page_ratios) // 2],
                            "tail_ms": 1000 * tail / len(paths),
                            "cost_ms": 1000 * (service * processes - pipeline - tail) / len(paths)}
@@ -334,13 +333,14 @@ def main() -> None:
     finally:
         redis.stop()
         shutil.rmtree(work, ignore_errors=True)
-    lines = ["| pages | worker processes | engine alone pages/s (before / after) | service pages/s | service / engine | "
-             "page ms: pipeline in the workers / engine alone | median page: workers / alone | "
+    lines = ["| pages | worker processes | engine alone pages/s (before / after) | service pages/s | "
+             "service / engine | page ms: pipeline in the workers / engine alone | median page: workers / alone | "
              "last page's wait ms per page | job system ms per page |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in report["rows"]:
-        lines.append(f"| {row['pages']} {row['set']} | {row['processes']} | {row['pages'] / row['engine_before_s']:.2f} / "
-                     f"{row['pages'] / row['engine_after_s']:.2f} | {row['service_pps']:.2f} | **{row['ratio']:.2f}×** | "
+        lines.append(f"| {row['pages']} {row['set']} | {row['processes']} | "
+                     f"{row['pages'] / row['engine_before_s']:.2f} / {row['pages'] / row['engine_after_s']:.2f} | "
+                     f"{row['service_pps']:.2f} | **{row['ratio']:.2f}×** | "
                      f"{row['pipeline_ms']:.1f} / {row['engine_ms']:.1f} | {row['page_ratio_median']:.2f}× | "
                      f"{row['tail_ms']:.1f} | {row['cost_ms']:.1f} |")
     if "memory" in report:
