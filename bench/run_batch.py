@@ -49,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.service_support import PYTHON, full_mode_env, load_average, stop_with_parent  # noqa: E402
+from bench.service_support import PYTHON, full_mode_env, load_average, percentile, stop_with_parent  # noqa: E402
 
 
 # --- Pages -------------------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ def main() -> None:
                 # The engine alone reads the set before and after every reading by the service, and the service
                 # is compared with the mean of the two: this VM's speed drifts by more than the ratio's margin
                 # over the minutes a book takes (the drift is reported, before / after).
-                alone = [engine_alone(paths, processes, env)]
+                before, before_pages = engine_alone(paths, processes, env)
                 for round_ in range(args.repeat):
                     worker = ServiceWorker(env, work / "logs" / f"worker-{kind}-{processes}-{round_}.out", processes)
                     try:
@@ -280,13 +280,12 @@ def main() -> None:
                         service, page_seconds, tail = read_book(client, kind, book_id, len(paths))
                     finally:
                         worker.stop()
-                    alone.append(engine_alone(paths, processes, env))
-                    (before, before_pages), (after, after_pages) = alone[-2], alone[-1]
+                    after, after_pages = engine_alone(paths, processes, env)
                     engine_s = (before + after) / 2
                     pipeline = sum(page_seconds.values())
                     # Page by page, so that a stretch where the VM was slow weighs as one page, not as a mean.
-                    page_ratios = sorted(seconds * 2 / max(before_pages[name] + after_pages[name], 0.001)
-                                         for name, seconds in page_seconds.items())
+                    page_ratios = [seconds * 2 / max(before_pages[name] + after_pages[name], 0.001)
+                                   for name, seconds in page_seconds.items()]
                     # The job system's share of the workers' time: everything but the page pipeline itself
                     # and the children's wait for the book's last page (a book ends with one page read).
                     row = {"set": kind, "processes": processes, "pages": len(paths), "engine_s": engine_s,
@@ -295,7 +294,7 @@ def main() -> None:
                            "service_pps": len(paths) / service, "ratio": engine_s / service,
                            "pipeline_ms": 1000 * pipeline / len(paths),
                            "engine_ms": 500 * (sum(before_pages.values()) + sum(after_pages.values())) / len(paths),
-                           "page_ratio_median": page_ratios[len(page_ratios) // 2],
+                           "page_ratio_median": percentile(page_ratios, 0.5),
                            "tail_ms": 1000 * tail / len(paths),
                            "cost_ms": 1000 * (service * processes - pipeline - tail) / len(paths)}
                     report["rows"].append(row)
@@ -306,6 +305,8 @@ def main() -> None:
                           f"(median page {row['page_ratio_median']:.2f}x), "
                           f"last page's wait {row['tail_ms']:.1f} ms/page, "
                           f"job system {row['cost_ms']:.1f} ms/page (load {load_average()})", flush=True)
+                    # One engine reading between two service readings serves both.
+                    before, before_pages = after, after_pages
         if "memory" in parts:
             paths = write_book(work / "scans" / "small", args.memory_pages, "small")
             memory_env = {**env, "CELERY_WORKER_MAX_TASKS_PER_CHILD": "0", "CELERY_WORKER_MAX_MEMORY_PER_CHILD": "0"}
