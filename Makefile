@@ -62,7 +62,8 @@ bench-service: venv test-deps
 bench-batch: venv test-deps services
 	$(BENCH_DB_ENV) $(PY) bench/run_batch.py
 bench-page-job: venv services
-	$(BENCH_DB_ENV) $(PY) bench/run_page_job.py
+	$(BENCH_DB_ENV) $(PY) bench/run_page_job.py --page blank
+	$(BENCH_DB_ENV) $(PY) bench/run_page_job.py --page book
 bench-page-record: venv services
 	$(BENCH_DB_ENV) $(PY) bench/run_page_record.py
 bench-scan-scale: venv services

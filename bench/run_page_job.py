@@ -10,7 +10,9 @@ and migrated) and `redis-server` on the PATH (a Redis of the script's own takes 
 each round and each checkout, a child process (Django set up once, that checkout's code) makes a task of
 --pages pages with a window of TASK_DISPATCH_WINDOW pages sent, as a started task has, and runs
 `page_process` on them in book order with the page's reading replaced by a blank page's outcome (no text: no
-search index, no details): what is left is what the job system does for every page. Rounds alternate
+search index, no details) or, with --page book, by a genealogy page's (bench/run_search.py's text: about 590
+characters in lines of 22, each line's box, the search index written): what is left is what the job system
+does for every page. Rounds alternate
 between the checkouts, so that all see the same load. The first 20 pages of a round are not counted.
 Reported: mean and p50 milliseconds per page for the claim, the record and the whole, and the statements a
 page sends to the database (BEGIN and COMMIT included).
@@ -45,7 +47,22 @@ def blank_outcome(task, result) -> dict:
             "confidence": Decimal("0"), "processing_time": Decimal("0.070"), "error_message": ""}
 
 
-def child(pages: int) -> None:
+def book_outcome(task, result) -> dict:
+    """What reading a generated genealogy page gives: its text and lines, as a worker stores them."""
+    import random
+
+    from bench.run_search import json_data, page_lines
+
+    lines = page_lines(random.Random(result.sequence), "陈", "德明仁义礼智信忠孝传家", result.sequence)
+    return {"file_size": 250_000, "content_hash": "0" * 64, "success": True, "raw_text": "\n".join(lines),
+            "json_data": json_data(lines), "confidence": Decimal("0.9700"), "processing_time": Decimal("1.200"),
+            "error_message": ""}
+
+
+OUTCOMES = {"blank": blank_outcome, "book": book_outcome}
+
+
+def child(pages: int, page: str) -> None:
     # The child runs in the checkout under test (its cwd): its code first, not this script's checkout.
     sys.path.insert(0, os.getcwd())
     import django
@@ -64,7 +81,7 @@ def child(pages: int) -> None:
     from core.statuses import TaskStatus
 
     logging.disable(logging.INFO)
-    page_services._recognize = blank_outcome
+    page_services._recognize = OUTCOMES[page]
     timings = {"claim": [], "record": []}
 
     def timed(name, function):
@@ -105,12 +122,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--page", choices=sorted(OUTCOMES), default="blank",
+                        help="what each page's reading gives: a blank page (no text) or a genealogy page")
     parser.add_argument("--code-root", type=Path, action="append",
                         help="a checkout whose page_process to run (repeat to compare; default: this one)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.page)
         return
     if not os.environ.get("DB_HOST"):
         sys.exit("needs DB_HOST (MariaDB)")
@@ -128,7 +147,8 @@ def main() -> None:
         prepare_database(env)
         for _ in range(args.rounds):
             for root in roots:
-                run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(args.pages)],
+                run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(args.pages),
+                                      "--page", args.page],
                                      cwd=root, env={**env, "PYTHONPATH": f"{root}:{ROOT}"}, capture_output=True,
                                      text=True)
                 if run.returncode:
@@ -140,7 +160,7 @@ def main() -> None:
     finally:
         redis.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"page_process without the engine, {args.rounds} rounds of {args.pages} pages "
+    print(f"page_process without the engine, {args.page} pages, {args.rounds} rounds of {args.pages} pages "
           f"(load average {load} -> {load_average()})\n")
     print("| code | claim mean / p50 ms | record mean / p50 ms | page mean / p50 ms | statements a page |")
     print("|---|---|---|---|---|")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from batches import services
 from batches.models import BatchTask, OcrResult
-from batches.services import dispatch, pages
+from batches.services import dispatch, leases
 from tests.batch_support import (book_dir, purge_broker, queued_page_ids, running_worker,  # noqa: F401
                                  wait_finished, wait_for, write_page)
 from tests.pages import render_lines
@@ -70,15 +70,34 @@ def test_the_heartbeat_renews_the_lease_from_its_own_connection(book_dir, settin
     page = OcrResult.objects.filter(task=task).order_by("sequence").first()
     hold(page, "ocr@a pid 1", 3)
     first = OcrResult.objects.get(pk=page.pk).lease_expires_at
-    with pages.lease_heartbeat(page.pk, "ocr@a pid 1"):
+    with leases.lease_heartbeat(page.pk, "ocr@a pid 1"):
         wait_for(lambda: OcrResult.objects.get(pk=page.pk).lease_expires_at > first, timeout=10,
                  message="lease renewed")
     # Another holder's lease is never renewed by this one.
     hold(page, "ocr@c pid 3", 3)
     other = OcrResult.objects.get(pk=page.pk).lease_expires_at
-    with pages.lease_heartbeat(page.pk, "ocr@a pid 1"):
+    with leases.lease_heartbeat(page.pk, "ocr@a pid 1"):
         wait_for(lambda: timezone.now() > other, timeout=10, message="a beat later")
     assert OcrResult.objects.get(pk=page.pk).lease_expires_at == other
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_keeps_every_page_held_and_lets_go_of_a_page_once_its_block_ends(book_dir, settings):
+    settings.TASK_LEASE_SECONDS = 3
+    task = make_task(book_dir)
+    first, second = OcrResult.objects.filter(task=task).order_by("sequence")[:2]
+    hold(first, "ocr@a pid 1", 3)
+    hold(second, "ocr@a pid 1", 3)
+    leases_now = dict(OcrResult.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "lease_expires_at"))
+    with leases.lease_heartbeat(first.pk, "ocr@a pid 1"):
+        with leases.lease_heartbeat(second.pk, "ocr@a pid 1"):
+            wait_for(lambda: OcrResult.objects.get(pk=second.pk).lease_expires_at > leases_now[second.pk],
+                     timeout=10, message="second lease renewed")
+        let_go = OcrResult.objects.get(pk=second.pk).lease_expires_at
+        wait_for(lambda: OcrResult.objects.get(pk=first.pk).lease_expires_at > leases_now[first.pk] + timedelta(
+            seconds=1.5), timeout=10, message="first lease renewed twice")
+    # The second page's block ended before the first's second renewal: its lease was left as it was.
+    assert OcrResult.objects.get(pk=second.pk).lease_expires_at == let_go
 
 
 @pytest.mark.django_db

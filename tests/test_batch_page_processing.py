@@ -3,12 +3,14 @@ counted once, a page that keeps losing its worker is given up, an engine that ca
 the requeue of pages whose worker is gone (real Redis: the messages are read back from the queue)."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from batches import services
 from batches.models import BatchTask, OcrResult
+from batches.services import pages
 from recognition import errors
 from tests.batch_support import book_dir, purge_broker, queued_page_ids, write_page  # noqa: F401 (fixture)
 
@@ -38,6 +40,29 @@ def test_a_page_delivered_twice_is_recorded_and_counted_once(task):
     assert (task.status, task.processed_files, float(task.progress), task.active_fingerprint) == \
         ("completed", 2, 100.0, None)
     assert OcrResult.objects.filter(task=task).count() == 2
+
+
+def test_a_recorded_page_and_its_claim_read_back_as_written(task):
+    # Claim and record write their rows as SQL (batches/services/rows.py): what the ORM reads back must be
+    # exactly what was given, JSON, decimals and the aware times included.
+    first = OcrResult.objects.filter(task=task).order_by("sequence").first()
+    claim = pages.page_claim(first.pk, "ocr@a pid 1")
+    claimed = OcrResult.objects.get(pk=first.pk)
+    assert (claimed.status, claimed.claimed_by, claimed.attempts, claimed.lease_expires_at) == \
+        ("processing", "ocr@a pid 1", 1, claim.result.lease_expires_at)
+    details = [{"text": "陈氏族谱", "confidence": 0.9731, "box": [[1, 2], [3, 4], [5, 6], [7, 8]]}]
+    fields = {"success": True, "raw_text": "陈氏族谱\n'引号' \"双引号\" \\", "file_size": 2**40, "content_hash": "a" * 64,
+              "json_data": {"details": details, "processing_time": 1.25, "width": 700, "height": 900},
+              "confidence": Decimal("0.9731"), "processing_time": Decimal("1.250"), "error_message": ""}
+    before = timezone.now()
+    assert services.page_record(task=claim.task, result=claim.result, fields=dict(fields)) is True
+    page = OcrResult.objects.get(pk=first.pk)
+    assert {name: getattr(page, name) for name in fields if name != "success"} == \
+        {name: value for name, value in fields.items() if name != "success"}
+    assert (page.status, page.success, page.lease_expires_at) == ("success", True, None)
+    assert before <= page.updated_at <= timezone.now()
+    task.refresh_from_db()
+    assert (task.processed_files, task.success_files, task.failed_files, task.progress) == (1, 1, 0, Decimal("50"))
 
 
 def test_a_page_interrupted_too_often_is_given_up(task, settings):

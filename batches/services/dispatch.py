@@ -23,6 +23,7 @@ from core.statuses import PageStatus
 from ocrsite.celery import app
 
 from ..models import BatchTask, OcrResult
+from .rows import update_rows
 
 logger = logging.getLogger("batches.services")
 
@@ -80,8 +81,7 @@ def resend(task: BatchTask, *, waiting_sent_before=None) -> list[int]:
 
 
 def _mark_sent(ids: list[int], now=None) -> None:
-    if ids:
-        OcrResult.objects.filter(pk__in=ids).update(sent_at=now or timezone.now())
+    update_rows(OcrResult, ids, {"sent_at": now or timezone.now()})
 
 
 def send(task: BatchTask, ids: list[int]) -> None:

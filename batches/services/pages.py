@@ -1,4 +1,4 @@
-"""One page: its claim and lease, the heartbeat that keeps the lease, its recognition, its record.
+"""One page: its claim and lease, its recognition, its record.
 
 `page_process` is what a worker (or an in-process runner) does with one page:
 
@@ -7,10 +7,10 @@
    another process holds it under a live lease, since that message is a duplicate. A page found `processing`
    under an expired lease lost its worker: an interruption, and after more than TASK_MAX_RETRIES of them the
    page is recorded failed (WORKER_LOST) rather than crash worker after worker;
-2. read it while a heartbeat thread renews the lease every third of TASK_LEASE_SECONDS; past the task's
-   soft time limit it is recorded failed (TIME_LIMIT_EXCEEDED);
-3. record it: the row moves from unfinished to done once, the task's counters move with F() expressions in
-   the same transaction, so a page delivered twice is counted once, and the window is topped up there (the
+2. read it while the process's heartbeat renews the lease every third of TASK_LEASE_SECONDS (leases.py);
+   past the task's soft time limit it is recorded failed (TIME_LIMIT_EXCEEDED);
+3. record it: the row moves from unfinished to done once, the task's counters are added to in the same
+   transaction, so a page delivered twice is counted once, and the window is topped up there (the
    next page is sent after the commit). The page that makes processed_files reach total_files completes the
    task.
 
@@ -33,8 +33,7 @@ from pathlib import Path
 from billiard.pool import SIG_SOFT_TIMEOUT
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from core import errors as core_errors
@@ -45,6 +44,8 @@ from recognition import errors as recognition_errors
 from .. import errors
 from ..models import BatchTask, OcrResult
 from . import dispatch, lifecycle, listing, scanning, search_index
+from .leases import lease_heartbeat
+from .rows import locked_row, update_rows
 
 logger = logging.getLogger("batches.services")
 
@@ -76,31 +77,19 @@ CLAIMED_TASK_FIELDS = ("pk", "task_id", "status", "started_at", "source_director
                        "text_layout", "output_format")
 
 
-def _locked_row(model, fields: tuple[str, ...], where: str, params: list, extra: str = ""):
-    """The row of `model` that `where` selects (None if none) with `fields` and the `extra` select
-    expressions, under the row lock of the database (SQLite, one writer at a time, has none). Every page runs
-    three of these reads: written as SQL (Manager.raw, which still converts the fields' values) they cost less
-    than half of what the ORM spent building them (bench/README.md, "The job system's cost per page")."""
-    columns = ", ".join(model._meta.pk.column if name == "pk" else model._meta.get_field(name).column
-                        for name in fields)
-    lock = connection.ops.for_update_sql() if connection.features.has_select_for_update else ""
-    sql = f"SELECT {columns}{extra} FROM {model._meta.db_table} WHERE {where} {lock}"
-    return next(iter(model.objects.raw(sql, params)), None)
-
-
 def page_claim(result_id: int, holder: str, resume: str = "") -> Claim | None:
     """Takes the page for `holder` with a fresh lease, or None when there is nothing to do (logged).
     `resume` is the holder of an earlier attempt of the same job (a retry after a database error): its claim
     is taken over as it is, not counted as an interruption."""
     with transaction.atomic():
         # The page's task is found and locked in one statement; none means either is deleted.
-        task = _locked_row(BatchTask, CLAIMED_TASK_FIELDS,
-                           f"task_id = (SELECT task_id FROM {OcrResult._meta.db_table} WHERE id = %s)", [result_id])
+        task = locked_row(BatchTask, CLAIMED_TASK_FIELDS,
+                          f"task_id = (SELECT task_id FROM {OcrResult._meta.db_table} WHERE id = %s)", [result_id])
         if task is None or task.status not in ACTIVE_STATUSES:
             logger.info("page #%s: skipped (%s)", result_id,
                         f"task {task.task_id} {task.status}" if task else "page or task deleted")
             return None
-        result = _locked_row(OcrResult, CLAIMED_FIELDS, "id = %s", [result_id])
+        result = locked_row(OcrResult, CLAIMED_FIELDS, "id = %s", [result_id])
         if result is None or result.status in DONE_PAGE_STATUSES:
             logger.info("page #%s of task %s: skipped (already done)", result_id, task.task_id)
             return None
@@ -113,42 +102,14 @@ def page_claim(result_id: int, holder: str, resume: str = "") -> Claim | None:
             result.interrupted += 1  # its holder let the lease run out: gone
         result.status, result.claimed_by = PageStatus.PROCESSING, holder
         result.lease_expires_at = now + timedelta(seconds=settings.TASK_LEASE_SECONDS)
-        OcrResult.objects.filter(pk=result_id).update(
-            status=result.status, claimed_at=now, claimed_by=holder, attempts=F("attempts") + 1,
-            lease_expires_at=result.lease_expires_at, interrupted=result.interrupted, updated_at=now)
+        update_rows(OcrResult, [result_id], {"status": result.status, "claimed_at": now, "claimed_by": holder,
+                                             "lease_expires_at": result.lease_expires_at,
+                                             "interrupted": result.interrupted, "updated_at": now},
+                    increments=("attempts",))
         if task.status == TaskStatus.QUEUED:
             BatchTask.objects.filter(pk=task.pk).update(status=TaskStatus.PROCESSING,
                                                         started_at=task.started_at or now, updated_at=now)
     return Claim(result, task, result.interrupted > settings.TASK_MAX_RETRIES)
-
-
-@contextmanager
-def lease_heartbeat(result_id: int, holder: str):
-    """Renews the holder's lease every third of TASK_LEASE_SECONDS while the block runs, from a thread with
-    its own database connection, closed when it ends. A renewal the database refuses is tried again at the
-    next beat: the lease runs out only when the holder stays silent for a whole lease."""
-    lease = settings.TASK_LEASE_SECONDS
-    stop = threading.Event()
-
-    def beat():
-        try:
-            while not stop.wait(lease / 3):
-                try:
-                    OcrResult.objects.filter(pk=result_id, status=PageStatus.PROCESSING, claimed_by=holder).update(
-                        lease_expires_at=timezone.now() + timedelta(seconds=lease))
-                except DatabaseError as error:
-                    logger.warning("page #%s: lease not renewed: %s", result_id, error)
-                    connection.close()  # a broken connection is opened again at the next beat
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=beat, name=f"lease-{result_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=lease)
 
 
 # --- Recognize and record ----------------------------------------------------------------------------------
@@ -199,6 +160,9 @@ def _recognize(task: BatchTask, result: OcrResult) -> dict:
 
 
 
+_UNFINISHED = f"AND status NOT IN ({', '.join(['%s'] * len(DONE_PAGE_STATUSES))})"
+
+
 def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
     """Writes a page's outcome and moves the task's counters, once: only the write that moves the row from
     unfinished to done counts. `result` is the page as its claim read it (its pk, sequence, volume and
@@ -210,11 +174,11 @@ def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
     with transaction.atomic():
         # Lock order everywhere: the task row, then its result rows (claim, retry and delete do the same), so
         # two deliveries of one page cannot deadlock each other.
-        locked = _locked_row(BatchTask, ("pk", "task_id", "status", "priority", "processed_files", "total_files"),
+        locked = locked_row(BatchTask, ("pk", "task_id", "status", "priority", "processed_files", "total_files"),
                              "id = %s", [result.sequence, task.pk], extra=search_index.PAGE_INDEX_SQL)
-        written = (OcrResult.objects.filter(pk=result.pk).exclude(status__in=DONE_PAGE_STATUSES)
-                   .update(status=PageStatus.SUCCESS if success else PageStatus.FAILED, success=success,
-                           lease_expires_at=None, updated_at=now, **fields))
+        written = update_rows(OcrResult, [result.pk], {
+            "status": PageStatus.SUCCESS if success else PageStatus.FAILED, "success": success,
+            "lease_expires_at": None, "updated_at": now, **fields}, where=_UNFINISHED, params=DONE_PAGE_STATUSES)
         if not written:
             return False
         # In the same transaction, under the task's lock; search finds the page once it is posted, with the
@@ -227,9 +191,9 @@ def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
         processed = locked.processed_files + 1
         progress = Decimal(processed * 100 / locked.total_files if locked.total_files else 100)
         counted = "success_files" if success else "failed_files"
-        BatchTask.objects.filter(pk=task.pk).update(
-            processed_files=F("processed_files") + 1, **{counted: F(counted) + 1}, updated_at=now,
-            progress=min(progress, Decimal(100)).quantize(Decimal("0.01")))
+        update_rows(BatchTask, [task.pk], {"updated_at": now,
+                                           "progress": min(progress, Decimal(100)).quantize(Decimal("0.01"))},
+                    increments=("processed_files", counted))
         done = processed >= locked.total_files and lifecycle.complete_if_done(task.pk)
         search_index.post_when_due(task_pk=task.pk, waiting=locked.waiting + bool(waits),
                                    task_over=done or locked.status not in ACTIVE_STATUSES)
