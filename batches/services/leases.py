@@ -54,7 +54,10 @@ class _Heartbeat:
                     continue
                 for result_id, holder in due:
                     self._due[result_id] = (holder, now + settings.TASK_LEASE_SECONDS / 3)
-            self._renew(due)
+            try:
+                self._renew(due)
+            except Exception:  # the thread must outlive any one renewal: every lease of the process needs it
+                logger.exception("leases not renewed")
 
     @staticmethod
     def _renew(due: list[tuple[int, str]]) -> None:
