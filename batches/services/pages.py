@@ -158,8 +158,7 @@ def _recognize(task: BatchTask, result: OcrResult) -> dict:
             "error_message": ""}
 
 
-
-
+# A page's record writes only a page not yet done: the one write that moves it to done counts it.
 _UNFINISHED = f"AND status NOT IN ({', '.join(['%s'] * len(DONE_PAGE_STATUSES))})"
 
 
@@ -175,7 +174,7 @@ def page_record(*, task: BatchTask, result: OcrResult, fields: dict) -> bool:
         # Lock order everywhere: the task row, then its result rows (claim, retry and delete do the same), so
         # two deliveries of one page cannot deadlock each other.
         locked = locked_row(BatchTask, ("pk", "task_id", "status", "priority", "processed_files", "total_files"),
-                             "id = %s", [result.sequence, task.pk], extra=search_index.PAGE_INDEX_SQL)
+                            "id = %s", [result.sequence, task.pk], extra=search_index.PAGE_INDEX_SQL)
         written = update_rows(OcrResult, [result.pk], {
             "status": PageStatus.SUCCESS if success else PageStatus.FAILED, "success": success,
             "lease_expires_at": None, "updated_at": now, **fields}, where=_UNFINISHED, params=DONE_PAGE_STATUSES)
